@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tmem.h - transcendent memory in user space: the one public header.
+ *
+ * A tmem pool stores page-sized data under a key (pool, object id, page
+ * index).  tmem_put_page() stores or overwrites a page, tmem_get_page()
+ * copies it back out, tmem_flush_page() and tmem_flush_object() drop pages.
+ * Pages are kept compressed in memory (lz4, zstd or lzo1x) by a
+ * zsmalloc-style allocator; a page made of one repeated 64-bit word is kept
+ * as that word only.
+ *
+ * Pool kinds:
+ *   TMEM_POOL_PERSISTENT  (frontswap semantics) a page stays until it is
+ *                         flushed or the pool is destroyed.
+ *   TMEM_POOL_EPHEMERAL   (cleancache semantics) pages may vanish under
+ *                         pressure.  Not implemented yet: -EOPNOTSUPP.
+ *
+ * Conventions: every call that can fail returns 0 (or a count) on success
+ * and a negative errno on failure; errno is never set.  Handles are opaque.
+ * Destroy functions accept NULL.  All calls are thread-safe and
+ * synchronous: when a call returns, its effect is complete.
+ */
+#ifndef TMEM_H
+#define TMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Version.  MAJOR changes break the ABI, MINOR adds calls or stats fields,
+ * PATCH fixes bugs.  The number is MAJOR*10000 + MINOR*100 + PATCH, so it
+ * compares with the usual operators.
+ */
+#define TMEM_VERSION_MAJOR 0 /* incompatible API/ABI changes */
+#define TMEM_VERSION_MINOR 1 /* new calls, new stats fields */
+#define TMEM_VERSION_PATCH 0 /* fixes only */
+#define TMEM_VERSION_NUMBER                                                 \
+	(TMEM_VERSION_MAJOR * 10000 + TMEM_VERSION_MINOR * 100 +            \
+	 TMEM_VERSION_PATCH)
+
+#define TMEM_PAGE_SIZE 4096u /* every put and get moves this many bytes */
+
+/**
+ * tmem_version() - the version of the library actually loaded.
+ *
+ * Return: TMEM_VERSION_NUMBER of the library, which may differ from the
+ * header the caller was built with.
+ * Context: any.
+ */
+unsigned tmem_version(void);
+
+/**
+ * tmem_version_string() - the loaded library's version as "MAJOR.MINOR.PATCH".
+ *
+ * Return: a static string.
+ * Context: any.
+ */
+const char *tmem_version_string(void);
+
+/**
+ * tmem_strerror() - describe a return code of this library.
+ * @err: a value returned by a tmem call (0 or a negative errno).
+ *
+ * Return: a static string; never NULL.
+ * Context: any.
+ */
+const char *tmem_strerror(int err);
+
+/* --------------------------------------------------------------------- */
+/* Pools                                                                  */
+/* --------------------------------------------------------------------- */
+
+struct tmem_pool; /* opaque */
+
+enum tmem_pool_kind {
+	TMEM_POOL_PERSISTENT = 0,
+	TMEM_POOL_EPHEMERAL = 1, /* reserved: not implemented yet */
+};
+
+enum tmem_compressor {
+	TMEM_COMP_LZ4 = 0, /* default: fastest */
+	TMEM_COMP_ZSTD = 1, /* best ratio; see zstd_level */
+	TMEM_COMP_LZO = 2, /* lzo1x-1, the seeds' original */
+	TMEM_COMP_COUNT
+};
+
+enum tmem_allocator {
+	TMEM_ALLOC_ZSMALLOC = 0, /* dense: size classes, multi-page zspages */
+	TMEM_ALLOC_COUNT
+};
+
+/*
+ * Pool parameters.  Fill with tmem_params_init() (which applies the
+ * defaults and then any TMEM_<NAME> environment variables), change what
+ * you need, pass to tmem_pool_create().  Every field is a tunable of the
+ * table documented in docs/tunables.md; tmem_params_set() sets one by
+ * name from a string, with the bounds checked.
+ *
+ * @size:         sizeof(struct tmem_pool_params), set by tmem_params_init();
+ *                lets the struct grow without breaking old callers.
+ * @kind:         enum tmem_pool_kind.
+ * @compressor:   enum tmem_compressor.
+ * @allocator:    enum tmem_allocator.
+ * @zstd_level:   zstd compression level (1..19).
+ * @pool_max:     bytes the pool (allocator memory + metadata) may hold;
+ *                0 means no limit.  A put that would go above it fails
+ *                with -ENOSPC.
+ * @accept_threshold: percent of @pool_max under which puts are accepted
+ *                again once the pool was full (zswap's hysteresis).
+ * @max_compressed: a page that does not compress to this many bytes or
+ *                fewer is stored uncompressed in a whole page.
+ */
+struct tmem_pool_params {
+	uint32_t size;
+	uint32_t kind;
+	uint32_t compressor;
+	uint32_t allocator;
+	int32_t zstd_level;
+	uint32_t accept_threshold;
+	uint64_t pool_max;
+	uint32_t max_compressed;
+	uint32_t reserved0;
+};
+
+/**
+ * tmem_params_init() - fill @p with the defaults, then apply TMEM_<NAME>
+ * environment variables.
+ * @p: parameters to fill.
+ *
+ * Return: 0; -EINVAL if @p is NULL or an environment variable holds a bad
+ * value (the defaults are kept for that field).
+ * Context: any; reads the environment.
+ */
+int tmem_params_init(struct tmem_pool_params *p);
+
+/**
+ * tmem_params_set() - set one tunable by name from a string.
+ * @p:     parameters to change.
+ * @name:  tunable name as in docs/tunables.md ("compressor", "pool_max", ...).
+ * @value: the value; sizes accept a K/M/G/T suffix (powers of 1024, with or
+ *         without "iB"), enums their names ("lz4").
+ *
+ * Return: 0; -ENOENT for an unknown name; -EINVAL for a malformed value;
+ * -ERANGE for a value outside the tunable's bounds (@p is unchanged).
+ * Context: any.
+ */
+int tmem_params_set(struct tmem_pool_params *p, const char *name,
+		    const char *value);
+
+/**
+ * tmem_parse_size() - parse a size: plain bytes or a K/M/G/T suffix
+ * (powers of 1024; "K", "KB", "KiB" and lowercase forms are accepted).
+ * @s:   the text.
+ * @out: the size in bytes.
+ *
+ * Return: 0; -EINVAL if @s is not a size; -ERANGE if it overflows 64 bits.
+ * Context: any.
+ */
+int tmem_parse_size(const char *s, uint64_t *out);
+
+/**
+ * tmem_pool_create() - create a pool.
+ * @p:   parameters (from tmem_params_init()), or NULL for the defaults.
+ * @out: the new pool.
+ *
+ * Return: 0; -EINVAL for bad parameters; -EOPNOTSUPP for a pool kind not
+ * implemented yet; -ENOMEM.
+ * Context: may block; allocates.
+ */
+int tmem_pool_create(const struct tmem_pool_params *p, struct tmem_pool **out);
+
+/**
+ * tmem_pool_destroy() - drop every page of @pool and free it.
+ * @pool: the pool, or NULL.
+ *
+ * No other call may use @pool concurrently or afterwards.
+ * Context: may block.
+ */
+void tmem_pool_destroy(struct tmem_pool *pool);
+
+/* --------------------------------------------------------------------- */
+/* Pages                                                                  */
+/* --------------------------------------------------------------------- */
+
+/**
+ * tmem_put_page() - store a copy of a page under (@oid, @index).
+ * @pool:  the pool.
+ * @oid:   object id (any value).
+ * @index: page index inside the object.
+ * @page:  TMEM_PAGE_SIZE bytes to copy; any alignment.
+ *
+ * An existing page under the same key is replaced.  If the put fails, the
+ * page previously stored under the key (if any) is left as it was.
+ *
+ * Return: 0; -EINVAL if @pool or @page is NULL; -ENOSPC if the pool is at
+ * its limit (pool_max) - the caller keeps the page itself or writes it
+ * elsewhere; -ENOMEM if memory for the page or its metadata could not be
+ * had.
+ * Context: thread-safe; may block briefly on internal locks; allocates.
+ */
+int tmem_put_page(struct tmem_pool *pool, uint64_t oid, uint32_t index,
+		  const void *page);
+
+/**
+ * tmem_get_page() - copy the page stored under (@oid, @index) into @page.
+ * @pool:  the pool.
+ * @oid:   object id.
+ * @index: page index.
+ * @page:  TMEM_PAGE_SIZE bytes to fill; any alignment.
+ *
+ * The page stays in the pool (a persistent get is not exclusive).
+ *
+ * Return: 0; -ENOENT if no page is stored under the key (@page is then
+ * untouched); -EINVAL if @pool or @page is NULL; -EIO if the stored data
+ * failed to decompress (a bug or memory corruption; @page is undefined).
+ * Context: thread-safe; may block briefly on internal locks; no allocation.
+ */
+int tmem_get_page(struct tmem_pool *pool, uint64_t oid, uint32_t index,
+		  void *page);
+
+/**
+ * tmem_flush_page() - drop the page stored under (@oid, @index).
+ * @pool:  the pool.
+ * @oid:   object id.
+ * @index: page index.
+ *
+ * Return: 0; -ENOENT if no page was stored under the key; -EINVAL if
+ * @pool is NULL.
+ * Context: thread-safe; may block briefly on internal locks.
+ */
+int tmem_flush_page(struct tmem_pool *pool, uint64_t oid, uint32_t index);
+
+/**
+ * tmem_flush_object() - drop every page of object @oid.
+ * @pool: the pool.
+ * @oid:  object id.
+ *
+ * Return: the number of pages dropped (0 if the object had none); -EINVAL
+ * if @pool is NULL.  Pages put concurrently with the flush may survive it.
+ * Context: thread-safe; may block.
+ */
+int tmem_flush_object(struct tmem_pool *pool, uint64_t oid);
+
+/**
+ * tmem_pool_compact() - move objects out of sparsely used zspages and give
+ * the emptied pages back to the operating system.
+ * @pool:  the pool.
+ * @freed: if not NULL, receives the number of bytes given back.
+ *
+ * Stored pages are unaffected; puts and gets may run concurrently.
+ *
+ * Return: 0; -EINVAL if @pool is NULL.
+ * Context: thread-safe; may block; takes each size class's lock in turn.
+ */
+int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
+
+/* --------------------------------------------------------------------- */
+/* Statistics                                                             */
+/* --------------------------------------------------------------------- */
+
+/*
+ * One versioned struct, generated from one list.  Gauges describe the pool
+ * now; counters only grow.  Exactness: tmem_stats_get() reads each internal
+ * shard and size class under its own lock in turn, so every field is exact
+ * for that part but the total is not one atomic snapshot while other
+ * threads are changing the pool.  In a quiet pool every figure is exact.
+ *
+ * X(name, unit, description)
+ */
+#define TMEM_STATS_GAUGES(X)                                                 \
+	X(stored_pages, pages, "pages stored now")                           \
+	X(samefill_pages, pages, "stored pages kept as one repeated word")   \
+	X(raw_pages, pages, "stored pages kept uncompressed (poor ratio)")   \
+	X(orig_bytes, bytes, "stored_pages * page size")                     \
+	X(compressed_bytes, bytes, "sum of stored objects' sizes")           \
+	X(pool_bytes, bytes, "memory the allocator holds from the OS")       \
+	X(pool_peak_bytes, bytes, "highest pool_bytes so far")               \
+	X(metadata_bytes, bytes, "index, handle tables, zspage headers")     \
+	X(zspages, zspages, "zspages allocated")                             \
+	X(pool_full, flag, "1 while puts are refused for the pool limit")
+
+#define TMEM_STATS_COUNTERS(X)                                               \
+	X(puts, calls, "tmem_put_page calls that stored a page")             \
+	X(overwrites, calls, "puts that replaced an existing page")          \
+	X(samefill_puts, calls, "puts of a same-filled page")                \
+	X(gets, calls, "tmem_get_page calls that found the page")            \
+	X(get_misses, calls, "tmem_get_page calls with no such page")        \
+	X(flushes, pages, "pages dropped by flush_page/flush_object")        \
+	X(flush_objects, calls, "tmem_flush_object calls")                   \
+	X(reject_pool_full, calls, "puts refused: pool at its limit")        \
+	X(reject_alloc_fail, calls, "puts refused: out of memory")           \
+	X(compactions, calls, "tmem_pool_compact runs")                      \
+	X(compacted_bytes, bytes, "bytes returned to the OS by compaction")  \
+	X(pool_full_events, calls, "times the pool reached its limit")
+
+#define TMEM_STATS_VERSION 1
+
+struct tmem_stats {
+	uint32_t size; /* sizeof(struct tmem_stats) the caller was built with */
+	uint32_t version; /* TMEM_STATS_VERSION of the library that filled it */
+#define TMEM_STATS_FIELD_(name, unit, desc) uint64_t name;
+	TMEM_STATS_GAUGES(TMEM_STATS_FIELD_)
+	TMEM_STATS_COUNTERS(TMEM_STATS_FIELD_)
+#undef TMEM_STATS_FIELD_
+};
+
+/**
+ * tmem_stats_get() - read the pool's statistics.
+ * @pool: the pool.
+ * @st:   filled; set @st->size to sizeof(*st) first (tmem_stats_get()
+ *        fills only what fits, so an older caller keeps working).
+ *
+ * Return: 0; -EINVAL if an argument is NULL or @st->size is too small to
+ * hold the header.
+ * Context: thread-safe; takes each shard's and size class's lock in turn.
+ */
+int tmem_stats_get(struct tmem_pool *pool, struct tmem_stats *st);
+
+/**
+ * tmem_stats_json() - render @st as one JSON object.
+ * @st:  statistics from tmem_stats_get().
+ * @buf: where to write (NUL-terminated when @len > 0); may be NULL if @len
+ *       is 0.
+ * @len: size of @buf.
+ *
+ * Return: the length of the whole JSON text (excluding the NUL), which may
+ * exceed @len - 1: then the text was truncated, call again with more room;
+ * -EINVAL if @st is NULL.
+ * Context: any; no allocation.
+ */
+int tmem_stats_json(const struct tmem_stats *st, char *buf, size_t len);
+
+/*
+ * Per-size-class statistics of the zsmalloc allocator (zsmalloc's
+ * /sys/kernel/debug/zsmalloc/<pool>/classes).
+ */
+struct tmem_class_stats {
+	uint32_t size; /* sizeof(struct tmem_class_stats) */
+	uint32_t obj_size; /* bytes per object slot in this class */
+	uint32_t pages_per_zspage;
+	uint32_t objs_per_zspage;
+	uint64_t zspages; /* zspages allocated */
+	uint64_t objs_inuse; /* live objects */
+	uint64_t objs_capacity; /* zspages * objs_per_zspage */
+	uint64_t used_bytes; /* sum of live objects' exact sizes */
+};
+
+/**
+ * tmem_class_stats_get() - statistics of size class @idx.
+ * @pool: the pool.
+ * @idx:  class number, 0 .. tmem_class_count() - 1.
+ * @cs:   filled; set @cs->size first, as for tmem_stats_get().
+ *
+ * Return: 0; -EINVAL for a NULL argument or @cs->size too small; -ENOENT
+ * if @idx is past the last class.  Classes are listed in increasing
+ * obj_size; a class that merged into a larger one is not listed.
+ * Context: thread-safe; takes that class's lock.
+ */
+int tmem_class_stats_get(struct tmem_pool *pool, unsigned idx,
+			 struct tmem_class_stats *cs);
+
+/* --------------------------------------------------------------------- */
+/* Tunables                                                               */
+/* --------------------------------------------------------------------- */
+
+/* What a tunable's value means; see struct tmem_option_info. */
+enum tmem_option_type {
+	TMEM_OPT_SIZE = 0, /* bytes, with K/M/G/T suffixes */
+	TMEM_OPT_UINT = 1, /* a plain unsigned number */
+	TMEM_OPT_INT = 2, /* a signed number */
+	TMEM_OPT_ENUM = 3, /* one of the names in choices */
+};
+
+/*
+ * One row of the tunables table (lib/options.c), the single source for
+ * the environment variables, the CLI flags, struct tmem_pool_params and
+ * docs/tunables.md.
+ */
+struct tmem_option_info {
+	const char *name; /* "pool_max"; env TMEM_POOL_MAX; flag --pool-max */
+	const char *env; /* "TMEM_POOL_MAX" */
+	const char *unit; /* "bytes", "percent", ... */
+	const char *help; /* one line */
+	const char *choices; /* for TMEM_OPT_ENUM: "lz4|zstd|lzo" */
+	enum tmem_option_type type;
+	int64_t def; /* default (enum: the index in choices) */
+	int64_t min; /* bounds, inclusive */
+	int64_t max;
+};
+
+/**
+ * tmem_option_info() - row @i of the tunables table.
+ * @i: 0, 1, ... until NULL is returned.
+ *
+ * Return: the row, or NULL past the end.
+ * Context: any.
+ */
+const struct tmem_option_info *tmem_option_info(unsigned i);
+
+/**
+ * tmem_compressor_name() - "lz4", "zstd" or "lzo" for @c.
+ * @c: enum tmem_compressor.
+ *
+ * Return: the name, or NULL for an unknown value.
+ * Context: any.
+ */
+const char *tmem_compressor_name(unsigned c);
+
+#ifdef TMEM_EXPERIMENTAL
+/*
+ * Unstable calls: may change or go in any release.  Define
+ * TMEM_EXPERIMENTAL before including this header to use them.
+ */
+
+/**
+ * tmem_compress_page() - compress one page with @c, as the pool would.
+ * @c:     enum tmem_compressor.
+ * @level: zstd level (ignored by the others).
+ * @page:  TMEM_PAGE_SIZE bytes.
+ * @dst:   output buffer.
+ * @cap:   its size.
+ *
+ * Uses the calling thread's compressor context.  This is the raw compressor
+ * path that benchmarks compare the pool against.
+ *
+ * Return: the compressed size (> 0); -ENOSPC if it does not fit in @cap;
+ * -EINVAL for a bad argument; -ENOMEM if no context could be made.
+ * Context: thread-safe.
+ */
+int tmem_compress_page(unsigned c, int level, const void *page, void *dst,
+		       size_t cap);
+
+/**
+ * tmem_decompress_page() - decompress @len bytes made by
+ * tmem_compress_page() with the same @c into one page.
+ *
+ * Return: 0; -EIO if the data is not a valid compressed page; -EINVAL for
+ * a bad argument; -ENOMEM if no context could be made.
+ * Context: thread-safe.
+ */
+int tmem_decompress_page(unsigned c, const void *src, size_t len, void *page);
+
+/**
+ * tmem_page_is_samefilled() - whether @page is one 64-bit word repeated.
+ * @page: TMEM_PAGE_SIZE bytes, 8-byte aligned or not.
+ * @word: if not NULL and the page is same-filled, receives the word.
+ *
+ * Return: 1 if same-filled, 0 if not.
+ * Context: any.
+ */
+int tmem_page_is_samefilled(const void *page, uint64_t *word);
+#endif /* TMEM_EXPERIMENTAL */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TMEM_H */
