@@ -309,6 +309,7 @@ static void t_roundtrip_corpus(void)
 	int loaded = corpus_load(&co);
 
 	if (loaded) {
+		free(co.pages);
 		free(z);
 		free(out);
 	}
