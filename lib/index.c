@@ -48,7 +48,7 @@ struct idx_obj {
 	struct idx_leaf *leaves;
 };
 
-#define IDX_MIN_BUCKETS 16u /* per table; grown at load factor 1 */
+#define IDX_MIN_BUCKETS 4u /* per table; grown at load factor 1 */
 
 static uint64_t mix(uint64_t x)
 {
