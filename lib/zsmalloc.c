@@ -55,8 +55,8 @@
 #define ZS_FULL 0xff /* group of a full zspage (on no list) */
 #define ZS_NO_SLOT 0xffffu
 #define ZS_CLASS_SHIFT 40 /* handle = (class + 1) << 40 | entry */
-#define ZS_HT_MIN 16u /* first handle-table size: pools have ~150 classes */
-#define ZS_HT_STEP 4096u /* beyond this, grow linearly: bounded overshoot */
+#define ZS_TABLE_MIN 4u /* first table size: a pool has ~120 classes */
+#define ZS_TABLE_STEP 4096u /* most entries one growth adds (32 KiB) */
 
 _Static_assert(ZS_NR_SIZES <= 255, "class id + 1 must fit the handle's top byte");
 _Static_assert(ZS_MAX_PAGES * TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
@@ -113,6 +113,22 @@ struct zs_pool {
 	struct zs_class *classes;
 	uint8_t size_class[ZS_NR_SIZES]; /* size step -> class id */
 };
+
+/*
+ * Next capacity of a handle or zspage table: +25% (so on average ~10% of
+ * a table is unused: these tables are most of the allocator's metadata),
+ * at most ZS_TABLE_STEP entries at once (bounded overshoot of pool_max).
+ */
+static uint32_t next_cap(uint32_t cap)
+{
+	uint32_t step = cap / 4;
+
+	if (cap < ZS_TABLE_MIN)
+		return ZS_TABLE_MIN;
+	if (step < ZS_TABLE_MIN)
+		step = ZS_TABLE_MIN;
+	return cap + (step < ZS_TABLE_STEP ? step : ZS_TABLE_STEP);
+}
 
 /* ---- class layout ---------------------------------------------------- */
 
@@ -270,9 +286,7 @@ static struct zspage *new_zspage(struct zs_pool *zp, struct zs_class *c)
 	unsigned i;
 
 	if (c->zst_free == HE_NONE && c->zst_used == c->zst_cap) {
-		uint32_t cap = c->zst_cap < ZS_HT_MIN ? ZS_HT_MIN :
-			       c->zst_cap < ZS_HT_STEP ? c->zst_cap * 2 :
-							 c->zst_cap + ZS_HT_STEP;
+		uint32_t cap = next_cap(c->zst_cap);
 		uintptr_t *t = tm_realloc(zp->acct, c->zst, cap * sizeof(*t));
 
 		if (!t)
@@ -363,10 +377,8 @@ static int ht_reserve(struct zs_pool *zp, struct zs_class *c)
 
 	if (c->ht_free != HE_NONE || c->ht_used < c->ht_cap)
 		return 0;
-	cap = c->ht_cap < ZS_HT_MIN  ? ZS_HT_MIN :
-	      c->ht_cap < ZS_HT_STEP ? c->ht_cap * 2 :
-				       c->ht_cap + ZS_HT_STEP;
-	if (c->ht_cap >= HE_NONE - ZS_HT_STEP)
+	cap = next_cap(c->ht_cap);
+	if (c->ht_cap >= HE_NONE - ZS_TABLE_STEP)
 		return -ENOMEM; /* entry numbers must stay below HE_NONE */
 	t = tm_realloc(zp->acct, c->ht, cap * sizeof(*t));
 	if (!t)

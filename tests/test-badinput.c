@@ -200,6 +200,7 @@ static void test_alloc_failures(void)
 	REQUIRE(pool);
 	ops.unmap = tm_os_default.unmap;
 	ops.discard = tm_os_default.discard;
+	ops.populate = tm_os_default.populate;
 	ops.malloc = f_malloc;
 	ops.realloc = f_realloc;
 	ops.free = free;
