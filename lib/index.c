@@ -149,8 +149,8 @@ void idx_unlock(struct idx_shard *s)
  */
 static void grow_leaf_table(struct idx_shard *s)
 {
-	uint32_t nb = s->leaf_buckets ? (s->leaf_mask + 1) * 2 :
-					IDX_MIN_BUCKETS;
+	uint32_t nb =
+		s->leaf_buckets ? (s->leaf_mask + 1) * 2 : IDX_MIN_BUCKETS;
 	struct idx_leaf **t = tm_zalloc(s->acct, nb * sizeof(*t));
 	uint32_t b;
 
@@ -370,8 +370,7 @@ void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
 	}
 }
 
-static void decode_old(struct idx_shard *s, uint64_t slot,
-		       struct idx_ref *old)
+static void decode_old(struct idx_shard *s, uint64_t slot, struct idx_ref *old)
 {
 	old->word = 0;
 	old->handle = 0;
@@ -465,9 +464,9 @@ struct idx_leaf *idx_detach_object(struct idx_shard *s, uint64_t oid,
 	tm_free(s->acct, o);
 
 	for (l = list; l; l = l->onext) {
-		struct idx_leaf **pp = &s->leaf_buckets[leaf_hash(l->oid,
-								  l->base) &
-							s->leaf_mask];
+		struct idx_leaf **pp =
+			&s->leaf_buckets[leaf_hash(l->oid, l->base) &
+					 s->leaf_mask];
 
 		while (*pp != l)
 			pp = &(*pp)->hnext;

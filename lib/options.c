@@ -40,29 +40,41 @@ struct opt_row {
  * gain for a page to be stored compressed.
  */
 static const struct opt_row rows[] = {
-	{ { "kind", "TMEM_KIND", "", "pool kind: persistent pages stay until flushed",
+	{ { "kind", "TMEM_KIND", "",
+	    "pool kind: persistent pages stay until flushed",
 	    "persistent|ephemeral", TMEM_OPT_ENUM, TMEM_POOL_PERSISTENT, 0, 1 },
-	  offsetof(struct tmem_pool_params, kind), W32 },
+	  offsetof(struct tmem_pool_params, kind),
+	  W32 },
 	{ { "compressor", "TMEM_COMPRESSOR", "", "compressor for stored pages",
-	    "lz4|zstd|lzo", TMEM_OPT_ENUM, TMEM_COMP_LZ4, 0, TMEM_COMP_COUNT - 1 },
-	  offsetof(struct tmem_pool_params, compressor), W32 },
+	    "lz4|zstd|lzo", TMEM_OPT_ENUM, TMEM_COMP_LZ4, 0,
+	    TMEM_COMP_COUNT - 1 },
+	  offsetof(struct tmem_pool_params, compressor),
+	  W32 },
 	{ { "allocator", "TMEM_ALLOCATOR", "", "allocator for compressed pages",
-	    "zsmalloc", TMEM_OPT_ENUM, TMEM_ALLOC_ZSMALLOC, 0, TMEM_ALLOC_COUNT - 1 },
-	  offsetof(struct tmem_pool_params, allocator), W32 },
-	{ { "zstd_level", "TMEM_ZSTD_LEVEL", "level", "zstd compression level (higher: smaller, slower)",
-	    NULL, TMEM_OPT_INT, 3, 1, 19 },
-	  offsetof(struct tmem_pool_params, zstd_level), W32 },
-	{ { "pool_max", "TMEM_POOL_MAX", "bytes", "limit on pool memory + metadata; 0 = no limit",
-	    NULL, TMEM_OPT_SIZE, 0, 0, 1024 * 1024 * GIB },
-	  offsetof(struct tmem_pool_params, pool_max), W64 },
+	    "zsmalloc", TMEM_OPT_ENUM, TMEM_ALLOC_ZSMALLOC, 0,
+	    TMEM_ALLOC_COUNT - 1 },
+	  offsetof(struct tmem_pool_params, allocator),
+	  W32 },
+	{ { "zstd_level", "TMEM_ZSTD_LEVEL", "level",
+	    "zstd compression level (higher: smaller, slower)", NULL,
+	    TMEM_OPT_INT, 3, 1, 19 },
+	  offsetof(struct tmem_pool_params, zstd_level),
+	  W32 },
+	{ { "pool_max", "TMEM_POOL_MAX", "bytes",
+	    "limit on pool memory + metadata; 0 = no limit", NULL,
+	    TMEM_OPT_SIZE, 0, 0, 1024 * 1024 * GIB },
+	  offsetof(struct tmem_pool_params, pool_max),
+	  W64 },
 	{ { "accept_threshold", "TMEM_ACCEPT_THRESHOLD", "percent",
-	    "once full, accept puts again below this percent of pool_max",
-	    NULL, TMEM_OPT_UINT, 90, 0, 100 },
-	  offsetof(struct tmem_pool_params, accept_threshold), W32 },
+	    "once full, accept puts again below this percent of pool_max", NULL,
+	    TMEM_OPT_UINT, 90, 0, 100 },
+	  offsetof(struct tmem_pool_params, accept_threshold),
+	  W32 },
 	{ { "max_compressed", "TMEM_MAX_COMPRESSED", "bytes",
-	    "pages that compress worse than this are stored uncompressed",
-	    NULL, TMEM_OPT_SIZE, 3584, 256, 4095 },
-	  offsetof(struct tmem_pool_params, max_compressed), W32 },
+	    "pages that compress worse than this are stored uncompressed", NULL,
+	    TMEM_OPT_SIZE, 3584, 256, 4095 },
+	  offsetof(struct tmem_pool_params, max_compressed),
+	  W32 },
 };
 
 TM_EXPORT const struct tmem_option_info *tmem_option_info(unsigned i)
@@ -87,12 +99,33 @@ TM_EXPORT int tmem_parse_size(const char *s, uint64_t *out)
 	if (errno == ERANGE)
 		return -ERANGE;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	case 'b': case 'B': if (end[1] == '\0') end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	case 'b':
+	case 'B':
+		if (end[1] == '\0')
+			end++;
+		break;
+	default:
+		break;
 	}
 	if (shift) {
 		/* "K", "KB", "KiB" (any case) all mean 1024. */

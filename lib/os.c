@@ -87,8 +87,8 @@ void acct_pool_add(struct tm_acct *a, uint64_t bytes)
 	uint64_t now = atomic_fetch_add_explicit(&a->pool_bytes, bytes,
 						 memory_order_relaxed) +
 		       bytes;
-	uint64_t peak = atomic_load_explicit(&a->pool_peak,
-					     memory_order_relaxed);
+	uint64_t peak =
+		atomic_load_explicit(&a->pool_peak, memory_order_relaxed);
 
 	while (now > peak &&
 	       !atomic_compare_exchange_weak_explicit(&a->pool_peak, &peak, now,

@@ -169,9 +169,8 @@ static int put_samefill(struct idx_shard *s, uint64_t oid, uint32_t index,
 	return ret;
 }
 
-static int put_zpage(struct tmem_pool *pool, struct idx_shard *s,
-		     uint64_t oid, uint32_t index, const void *page,
-		     struct idx_ref *old)
+static int put_zpage(struct tmem_pool *pool, struct idx_shard *s, uint64_t oid,
+		     uint32_t index, const void *page, struct idx_ref *old)
 {
 	const void *src = page;
 	uint64_t handle;

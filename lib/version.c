@@ -44,8 +44,7 @@ TM_EXPORT const char *tmem_strerror(int err)
 		return "not supported by this version of tmem";
 	case -ERANGE:
 		return "value out of range";
-	default:
-		{
+	default: {
 		const char *s = err < 0 ? strerrordesc_np(-err) : NULL;
 
 		return s ? s : "unknown error";

@@ -48,7 +48,8 @@
 #include "pagealloc.h"
 #include "zalloc.h"
 
-#define ZS_MIN_SIZE 32u /* a free slot holds its link; a zpage is rarely smaller */
+#define ZS_MIN_SIZE                                                            \
+	32u /* a free slot holds its link; a zpage is rarely smaller */
 #define ZS_STEP 16u /* class spacing: 8 bytes of waste per object on average */
 #define ZS_NR_SIZES ((TM_PAGE_SIZE - ZS_MIN_SIZE) / ZS_STEP + 1)
 #define ZS_GROUPS 4 /* fullness groups of non-full zspages: inuse*4/objs */
@@ -58,8 +59,9 @@
 #define ZS_TABLE_MIN 4u /* first table size: a pool has ~120 classes */
 #define ZS_TABLE_STEP 4096u /* most entries one growth adds (32 KiB) */
 
-_Static_assert(ZS_NR_SIZES <= 255, "class id + 1 must fit the handle's top byte");
-_Static_assert(ZS_MAX_PAGES * TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
+_Static_assert(ZS_NR_SIZES <= 255,
+	       "class id + 1 must fit the handle's top byte");
+_Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
 	       "slot numbers fit 16 bits");
 _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 
@@ -72,10 +74,10 @@ _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 #define HE_SIZE(e) ((uint32_t)((e)&0x1fff))
 #define HE_SLOT(e) ((uint32_t)(((e) >> 13) & 0x7ff))
 #define HE_ZSPAGE(e) ((uint32_t)(((e) >> 24) & 0xffffffffu))
-#define HE_MAKE(zs, slot, size)                                             \
+#define HE_MAKE(zs, slot, size)                                                \
 	((uint64_t)(zs) << 24 | (uint64_t)(slot) << 13 | (uint64_t)(size))
 #define HE_NONE 0xffffffffu
-_Static_assert(ZS_MAX_PAGES * TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
+_Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
 	       "slot field is 11 bits");
 
 struct zspage {
@@ -201,8 +203,9 @@ static int build_classes(struct zs_pool *zp, unsigned max_pages)
 
 static struct zs_class *class_of_size(struct zs_pool *zp, size_t len)
 {
-	size_t i = len <= ZS_MIN_SIZE ? 0 :
-					(len - ZS_MIN_SIZE + ZS_STEP - 1) / ZS_STEP;
+	size_t i = len <= ZS_MIN_SIZE
+			   ? 0
+			   : (len - ZS_MIN_SIZE + ZS_STEP - 1) / ZS_STEP;
 
 	return &zp->classes[zp->size_class[i]];
 }
@@ -416,8 +419,8 @@ static uint32_t handle_entry(uint64_t h)
 
 static int zs_create(const struct zalloc_config *cfg, void **out)
 {
-	unsigned max = cfg->max_pages_per_zspage ? cfg->max_pages_per_zspage :
-						   ZS_MAX_PAGES;
+	unsigned max = cfg->max_pages_per_zspage ? cfg->max_pages_per_zspage
+						 : ZS_MAX_PAGES;
 	struct zs_pool *zp;
 
 	if (max > ZS_MAX_PAGES)
@@ -608,8 +611,8 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 		tm_assert_internal(d < k);
 		dst = v[d];
 		slot = take_slot(c, dst);
-		memcpy(slot_addr(c, dst, slot),
-		       slot_addr(c, src, HE_SLOT(he)), HE_SIZE(he));
+		memcpy(slot_addr(c, dst, slot), slot_addr(c, src, HE_SLOT(he)),
+		       HE_SIZE(he));
 		c->ht[e] = HE_MAKE(dst->idx, slot, HE_SIZE(he));
 		put_slot(c, src, HE_SLOT(he));
 		if (!src->inuse)
@@ -663,8 +666,8 @@ static struct zs_class *biggest_class(struct zs_pool *zp)
  * partial one (least data to hand over per page freed), else any.
  * Return 1 if the zspage was freed, or @fn's error.
  */
-static int evict_one(struct zs_pool *zp, struct zs_class *c,
-		     zalloc_evict_fn fn, void *arg)
+static int evict_one(struct zs_pool *zp, struct zs_class *c, zalloc_evict_fn fn,
+		     void *arg)
 {
 	struct zspage *victim = NULL;
 	uint32_t e, i;

@@ -37,8 +37,9 @@ static const char *const pg_kind_name[PG_KINDS] = {
 static inline void pg_make(void *page, enum pg_kind kind, uint64_t seed)
 {
 	static const char *const words[] = {
-		"customer", "order", "id", "name", "total", "{", "}", ":",
-		"\"", ",", "2026-11-22", "status", "shipped", " ", "\n",
+		"customer",   "order",	"id",	   "name", "total",
+		"{",	      "}",	":",	   "\"",   ",",
+		"2026-11-22", "status", "shipped", " ",	   "\n",
 	};
 	unsigned char *p = page;
 	uint64_t s = seed * 2654435761u + 1 + kind;

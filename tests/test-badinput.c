@@ -306,7 +306,8 @@ int main(void)
 {
 	RUN(test_null_arguments, "NULL arguments give -EINVAL");
 	RUN(test_bad_params, "out-of-range parameters give -EINVAL");
-	RUN(test_double_flush, "a double flush gives -ENOENT and harms nothing");
+	RUN(test_double_flush,
+	    "a double flush gives -ENOENT and harms nothing");
 	RUN(test_full_pool,
 	    "a full pool refuses with -ENOSPC, keeps its pages, and accepts again below the threshold");
 	RUN(test_alloc_failures,

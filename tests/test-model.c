@@ -109,8 +109,9 @@ static void run_config(unsigned comp, uint64_t pool_max)
 			CHECK_EQ(tmem_pool_compact(pool, NULL), 0);
 		}
 		if (th_cur_failed) {
-			fprintf(stderr, "  Corruption or error at iteration %lu "
-					"(seed %llu)\n",
+			fprintf(stderr,
+				"  Corruption or error at iteration %lu "
+				"(seed %llu)\n",
 				it, (unsigned long long)seed);
 			break;
 		}
@@ -167,7 +168,8 @@ int main(int argc, char **argv)
 			time_limit = strtod(optarg, NULL);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s SEED] [-i ITER] [-T SEC]\n",
+			fprintf(stderr,
+				"usage: %s [-s SEED] [-i ITER] [-T SEC]\n",
 				argv[0]);
 			return 2;
 		}

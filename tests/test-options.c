@@ -147,10 +147,12 @@ static void test_docs_list_every_tunable(void)
 
 int main(void)
 {
-	RUN(test_parse_size, "sizes parse with K/M/G/T suffixes, bad ones fail");
+	RUN(test_parse_size,
+	    "sizes parse with K/M/G/T suffixes, bad ones fail");
 	RUN(test_params_set, "tunables are set by name with bounds checked");
 	RUN(test_environment, "TMEM_<NAME> environment variables apply");
 	RUN(test_table, "every row of the table is complete and consistent");
-	RUN(test_docs_list_every_tunable, "docs/tunables.md lists every tunable");
+	RUN(test_docs_list_every_tunable,
+	    "docs/tunables.md lists every tunable");
 	return th_finish();
 }

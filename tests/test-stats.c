@@ -109,7 +109,8 @@ static void test_json(void)
 
 int main(void)
 {
-	RUN(test_gauges_exact, "gauges and class stats are exact in a quiet pool");
+	RUN(test_gauges_exact,
+	    "gauges and class stats are exact in a quiet pool");
 	RUN(test_old_caller_size, "a smaller stats struct gets only what fits");
 	RUN(test_json, "JSON has every field and truncates safely");
 	return th_finish();

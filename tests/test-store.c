@@ -176,8 +176,9 @@ static void test_sparse_keys(void)
 {
 	static const uint64_t oids[] = { 0, 1, UINT64_MAX, 1ull << 63,
 					 0x123456789abcdefull };
-	static const uint32_t idx[] = { 0, 63, 64, 65, 4095, 1u << 20,
-					UINT32_MAX - 1, UINT32_MAX };
+	static const uint32_t idx[] = {
+		0, 63, 64, 65, 4095, 1u << 20, UINT32_MAX - 1, UINT32_MAX
+	};
 	struct tmem_pool *pool = make_pool();
 	unsigned char page[PG_SIZE], want[PG_SIZE];
 	unsigned o, i;
