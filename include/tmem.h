@@ -341,12 +341,13 @@ int tmem_stats_json(const struct tmem_stats *st, char *buf, size_t len);
 struct tmem_class_stats {
 	uint32_t size; /* sizeof(struct tmem_class_stats) */
 	uint32_t obj_size; /* bytes per object slot in this class */
-	uint32_t pages_per_zspage;
-	uint32_t objs_per_zspage;
+	uint32_t pages_per_zspage; /* of a grown class; its first zspages */
+	uint32_t objs_per_zspage; /* may be shorter (see docs/design.md) */
 	uint64_t zspages; /* zspages allocated */
 	uint64_t objs_inuse; /* live objects */
-	uint64_t objs_capacity; /* zspages * objs_per_zspage */
+	uint64_t objs_capacity; /* slots in all its zspages */
 	uint64_t used_bytes; /* sum of live objects' exact sizes */
+	uint64_t pages; /* pages held by this class's zspages */
 };
 
 /**

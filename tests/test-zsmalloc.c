@@ -154,7 +154,10 @@ static void test_accounting_exact(void)
 	for (i = 0; i < 2000; i++)
 		CHECK_EQ(store(zp, &o[i], rand_len(&s), i), 0);
 	for (i = 0; zs_ops.class_stats(zp, i, &cs) == 0; i++) {
-		bytes += cs.zspages * cs.pages_per_zspage * TM_PAGE_SIZE;
+		bytes += cs.pages * TM_PAGE_SIZE;
+		CHECK(cs.pages >= cs.zspages);
+		CHECK(cs.pages <= cs.zspages * cs.pages_per_zspage);
+		CHECK(cs.objs_capacity <= cs.zspages * cs.objs_per_zspage);
 		objs += cs.objs_inuse;
 		CHECK(cs.objs_per_zspage * cs.obj_size <=
 		      cs.pages_per_zspage * TM_PAGE_SIZE);
