@@ -68,7 +68,8 @@ int main(int argc, char *argv[])
 	const struct command *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "tmem: needs a command (estimate, bench)\n"
+				"Try 'tmem --help'.\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
