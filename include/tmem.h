@@ -38,8 +38,8 @@ extern "C" {
 #define TMEM_VERSION_MAJOR 0 /* incompatible API/ABI changes */
 #define TMEM_VERSION_MINOR 1 /* new calls, new stats fields */
 #define TMEM_VERSION_PATCH 0 /* fixes only */
-#define TMEM_VERSION_NUMBER                                                 \
-	(TMEM_VERSION_MAJOR * 10000 + TMEM_VERSION_MINOR * 100 +            \
+#define TMEM_VERSION_NUMBER                                                    \
+	(TMEM_VERSION_MAJOR * 10000 + TMEM_VERSION_MINOR * 100 +               \
 	 TMEM_VERSION_PATCH)
 
 #define TMEM_PAGE_SIZE 4096u /* every put and get moves this many bytes */
@@ -271,30 +271,30 @@ int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
  *
  * X(name, unit, description)
  */
-#define TMEM_STATS_GAUGES(X)                                                 \
-	X(stored_pages, pages, "pages stored now")                           \
-	X(samefill_pages, pages, "stored pages kept as one repeated word")   \
-	X(raw_pages, pages, "stored pages kept uncompressed (poor ratio)")   \
-	X(orig_bytes, bytes, "stored_pages * page size")                     \
-	X(compressed_bytes, bytes, "sum of stored objects' sizes")           \
-	X(pool_bytes, bytes, "memory the allocator holds from the OS")       \
-	X(pool_peak_bytes, bytes, "highest pool_bytes so far")               \
-	X(metadata_bytes, bytes, "index, handle tables, zspage headers")     \
-	X(zspages, zspages, "zspages allocated")                             \
+#define TMEM_STATS_GAUGES(X)                                                   \
+	X(stored_pages, pages, "pages stored now")                             \
+	X(samefill_pages, pages, "stored pages kept as one repeated word")     \
+	X(raw_pages, pages, "stored pages kept uncompressed (poor ratio)")     \
+	X(orig_bytes, bytes, "stored_pages * page size")                       \
+	X(compressed_bytes, bytes, "sum of stored objects' sizes")             \
+	X(pool_bytes, bytes, "memory the allocator holds from the OS")         \
+	X(pool_peak_bytes, bytes, "highest pool_bytes so far")                 \
+	X(metadata_bytes, bytes, "index, handle tables, zspage headers")       \
+	X(zspages, zspages, "zspages allocated")                               \
 	X(pool_full, flag, "1 while puts are refused for the pool limit")
 
-#define TMEM_STATS_COUNTERS(X)                                               \
-	X(puts, calls, "tmem_put_page calls that stored a page")             \
-	X(overwrites, calls, "puts that replaced an existing page")          \
-	X(samefill_puts, calls, "puts of a same-filled page")                \
-	X(gets, calls, "tmem_get_page calls that found the page")            \
-	X(get_misses, calls, "tmem_get_page calls with no such page")        \
-	X(flushes, pages, "pages dropped by flush_page/flush_object")        \
-	X(flush_objects, calls, "tmem_flush_object calls")                   \
-	X(reject_pool_full, calls, "puts refused: pool at its limit")        \
-	X(reject_alloc_fail, calls, "puts refused: out of memory")           \
-	X(compactions, calls, "tmem_pool_compact runs")                      \
-	X(compacted_bytes, bytes, "bytes returned to the OS by compaction")  \
+#define TMEM_STATS_COUNTERS(X)                                                 \
+	X(puts, calls, "tmem_put_page calls that stored a page")               \
+	X(overwrites, calls, "puts that replaced an existing page")            \
+	X(samefill_puts, calls, "puts of a same-filled page")                  \
+	X(gets, calls, "tmem_get_page calls that found the page")              \
+	X(get_misses, calls, "tmem_get_page calls with no such page")          \
+	X(flushes, pages, "pages dropped by flush_page/flush_object")          \
+	X(flush_objects, calls, "tmem_flush_object calls")                     \
+	X(reject_pool_full, calls, "puts refused: pool at its limit")          \
+	X(reject_alloc_fail, calls, "puts refused: out of memory")             \
+	X(compactions, calls, "tmem_pool_compact runs")                        \
+	X(compacted_bytes, bytes, "bytes returned to the OS by compaction")    \
 	X(pool_full_events, calls, "times the pool reached its limit")
 
 #define TMEM_STATS_VERSION 1

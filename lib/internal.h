@@ -59,10 +59,10 @@ _Static_assert(TM_PAGE_SIZE == (1u << TM_PAGE_SHIFT), "page shift");
 #define TM_DEBUG 0
 #endif
 void tm_assert_fail(const char *expr, const char *file, int line);
-#define tm_assert_at_(lvl, e)                                               \
-	do {                                                                 \
-		if (TM_DEBUG >= (lvl) && tm_unlikely(!(e)))                  \
-			tm_assert_fail(#e, __FILE__, __LINE__);              \
+#define tm_assert_at_(lvl, e)                                                  \
+	do {                                                                   \
+		if (TM_DEBUG >= (lvl) && tm_unlikely(!(e)))                    \
+			tm_assert_fail(#e, __FILE__, __LINE__);                \
 	} while (0)
 #define tm_assert(e) tm_assert_at_(1, e)
 #define tm_assert_internal(e) tm_assert_at_(2, e)
@@ -70,18 +70,18 @@ void tm_assert_fail(const char *expr, const char *file, int line);
 
 /* Logging through write(2): usable in the shim and fault handler too. */
 void tm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define TM_DEBUGLOG(level, ...)                                             \
-	do {                                                                 \
-		if (TM_DEBUG >= (level))                                     \
-			tm_log(__VA_ARGS__);                                 \
+#define TM_DEBUGLOG(level, ...)                                                \
+	do {                                                                   \
+		if (TM_DEBUG >= (level))                                       \
+			tm_log(__VA_ARGS__);                                   \
 	} while (0)
-#define RETURN_ERR_IF(cond, err, why)                                       \
-	do {                                                                 \
-		if (tm_unlikely(cond)) {                                     \
-			TM_DEBUGLOG(2, "%s:%d: %s\n", __FILE__, __LINE__,   \
-				    why);                                    \
-			return (err);                                        \
-		}                                                            \
+#define RETURN_ERR_IF(cond, err, why)                                          \
+	do {                                                                   \
+		if (tm_unlikely(cond)) {                                       \
+			TM_DEBUGLOG(2, "%s:%d: %s\n", __FILE__, __LINE__,      \
+				    why);                                      \
+			return (err);                                          \
+		}                                                              \
 	} while (0)
 
 /*
@@ -120,6 +120,7 @@ struct tm_os_ops {
 	int (*map)(size_t len, void **out); /* private anon RW, NORESERVE */
 	int (*unmap)(void *addr, size_t len);
 	int (*discard)(void *addr, size_t len); /* give pages back, zeroed */
+	int (*populate)(void *addr, size_t len); /* fault pages in, writable */
 	void *(*malloc)(size_t n);
 	void *(*realloc)(void *p, size_t n);
 	void (*free)(void *p);
@@ -129,5 +130,11 @@ extern const struct tm_os_ops tm_os_default;
 const struct tm_os_ops *tm_os(void);
 /* Tests only: install @ops (NULL restores the default); not thread-safe. */
 void tm_os_set(const struct tm_os_ops *ops);
+
+/*
+ * Check every field of @p against the tunables table's bounds (options.c).
+ * Return 0 or -EINVAL.
+ */
+int opt_validate(const struct tmem_pool_params *p);
 
 #endif /* TMEM_INTERNAL_H */

@@ -128,6 +128,13 @@ int pa_alloc(struct pa *pa, unsigned npages, void **out)
 	acct_pool_add(pa->acct, npages * TM_PAGE_SIZE);
 unlock:
 	pthread_mutex_unlock(&pa->lock);
+	/*
+	 * Fault the run in with one call: zsmalloc writes it at once (the
+	 * free-slot chain), and one populate is ~10x cheaper than a fault
+	 * per page on a VM.  A failure only means the pages fault in later.
+	 */
+	if (!ret)
+		tm_os()->populate(*out, npages * TM_PAGE_SIZE);
 	return ret;
 }
 

@@ -48,18 +48,20 @@
 #include "pagealloc.h"
 #include "zalloc.h"
 
-#define ZS_MIN_SIZE 32u /* a free slot holds its link; a zpage is rarely smaller */
+#define ZS_MIN_SIZE                                                            \
+	32u /* a free slot holds its link; a zpage is rarely smaller */
 #define ZS_STEP 16u /* class spacing: 8 bytes of waste per object on average */
 #define ZS_NR_SIZES ((TM_PAGE_SIZE - ZS_MIN_SIZE) / ZS_STEP + 1)
 #define ZS_GROUPS 4 /* fullness groups of non-full zspages: inuse*4/objs */
 #define ZS_FULL 0xff /* group of a full zspage (on no list) */
 #define ZS_NO_SLOT 0xffffu
 #define ZS_CLASS_SHIFT 40 /* handle = (class + 1) << 40 | entry */
-#define ZS_HT_MIN 16u /* first handle-table size: pools have ~150 classes */
-#define ZS_HT_STEP 4096u /* beyond this, grow linearly: bounded overshoot */
+#define ZS_TABLE_MIN 4u /* first table size: a pool has ~120 classes */
+#define ZS_TABLE_STEP 4096u /* most entries one growth adds (32 KiB) */
 
-_Static_assert(ZS_NR_SIZES <= 255, "class id + 1 must fit the handle's top byte");
-_Static_assert(ZS_MAX_PAGES * TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
+_Static_assert(ZS_NR_SIZES <= 255,
+	       "class id + 1 must fit the handle's top byte");
+_Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
 	       "slot numbers fit 16 bits");
 _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 
@@ -72,10 +74,10 @@ _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 #define HE_SIZE(e) ((uint32_t)((e)&0x1fff))
 #define HE_SLOT(e) ((uint32_t)(((e) >> 13) & 0x7ff))
 #define HE_ZSPAGE(e) ((uint32_t)(((e) >> 24) & 0xffffffffu))
-#define HE_MAKE(zs, slot, size)                                             \
+#define HE_MAKE(zs, slot, size)                                                \
 	((uint64_t)(zs) << 24 | (uint64_t)(slot) << 13 | (uint64_t)(size))
 #define HE_NONE 0xffffffffu
-_Static_assert(ZS_MAX_PAGES * TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
+_Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
 	       "slot field is 11 bits");
 
 struct zspage {
@@ -113,6 +115,22 @@ struct zs_pool {
 	struct zs_class *classes;
 	uint8_t size_class[ZS_NR_SIZES]; /* size step -> class id */
 };
+
+/*
+ * Next capacity of a handle or zspage table: +25% (so on average ~10% of
+ * a table is unused: these tables are most of the allocator's metadata),
+ * at most ZS_TABLE_STEP entries at once (bounded overshoot of pool_max).
+ */
+static uint32_t next_cap(uint32_t cap)
+{
+	uint32_t step = cap / 4;
+
+	if (cap < ZS_TABLE_MIN)
+		return ZS_TABLE_MIN;
+	if (step < ZS_TABLE_MIN)
+		step = ZS_TABLE_MIN;
+	return cap + (step < ZS_TABLE_STEP ? step : ZS_TABLE_STEP);
+}
 
 /* ---- class layout ---------------------------------------------------- */
 
@@ -185,8 +203,9 @@ static int build_classes(struct zs_pool *zp, unsigned max_pages)
 
 static struct zs_class *class_of_size(struct zs_pool *zp, size_t len)
 {
-	size_t i = len <= ZS_MIN_SIZE ? 0 :
-					(len - ZS_MIN_SIZE + ZS_STEP - 1) / ZS_STEP;
+	size_t i = len <= ZS_MIN_SIZE
+			   ? 0
+			   : (len - ZS_MIN_SIZE + ZS_STEP - 1) / ZS_STEP;
 
 	return &zp->classes[zp->size_class[i]];
 }
@@ -270,9 +289,7 @@ static struct zspage *new_zspage(struct zs_pool *zp, struct zs_class *c)
 	unsigned i;
 
 	if (c->zst_free == HE_NONE && c->zst_used == c->zst_cap) {
-		uint32_t cap = c->zst_cap < ZS_HT_MIN ? ZS_HT_MIN :
-			       c->zst_cap < ZS_HT_STEP ? c->zst_cap * 2 :
-							 c->zst_cap + ZS_HT_STEP;
+		uint32_t cap = next_cap(c->zst_cap);
 		uintptr_t *t = tm_realloc(zp->acct, c->zst, cap * sizeof(*t));
 
 		if (!t)
@@ -363,10 +380,8 @@ static int ht_reserve(struct zs_pool *zp, struct zs_class *c)
 
 	if (c->ht_free != HE_NONE || c->ht_used < c->ht_cap)
 		return 0;
-	cap = c->ht_cap < ZS_HT_MIN  ? ZS_HT_MIN :
-	      c->ht_cap < ZS_HT_STEP ? c->ht_cap * 2 :
-				       c->ht_cap + ZS_HT_STEP;
-	if (c->ht_cap >= HE_NONE - ZS_HT_STEP)
+	cap = next_cap(c->ht_cap);
+	if (c->ht_cap >= HE_NONE - ZS_TABLE_STEP)
 		return -ENOMEM; /* entry numbers must stay below HE_NONE */
 	t = tm_realloc(zp->acct, c->ht, cap * sizeof(*t));
 	if (!t)
@@ -404,8 +419,8 @@ static uint32_t handle_entry(uint64_t h)
 
 static int zs_create(const struct zalloc_config *cfg, void **out)
 {
-	unsigned max = cfg->max_pages_per_zspage ? cfg->max_pages_per_zspage :
-						   ZS_MAX_PAGES;
+	unsigned max = cfg->max_pages_per_zspage ? cfg->max_pages_per_zspage
+						 : ZS_MAX_PAGES;
 	struct zs_pool *zp;
 
 	if (max > ZS_MAX_PAGES)
@@ -596,8 +611,8 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 		tm_assert_internal(d < k);
 		dst = v[d];
 		slot = take_slot(c, dst);
-		memcpy(slot_addr(c, dst, slot),
-		       slot_addr(c, src, HE_SLOT(he)), HE_SIZE(he));
+		memcpy(slot_addr(c, dst, slot), slot_addr(c, src, HE_SLOT(he)),
+		       HE_SIZE(he));
 		c->ht[e] = HE_MAKE(dst->idx, slot, HE_SIZE(he));
 		put_slot(c, src, HE_SLOT(he));
 		if (!src->inuse)
@@ -651,8 +666,8 @@ static struct zs_class *biggest_class(struct zs_pool *zp)
  * partial one (least data to hand over per page freed), else any.
  * Return 1 if the zspage was freed, or @fn's error.
  */
-static int evict_one(struct zs_pool *zp, struct zs_class *c,
-		     zalloc_evict_fn fn, void *arg)
+static int evict_one(struct zs_pool *zp, struct zs_class *c, zalloc_evict_fn fn,
+		     void *arg)
 {
 	struct zspage *victim = NULL;
 	uint32_t e, i;
