@@ -255,6 +255,7 @@ int cli_tunable_given(const struct cli_tunables *t, const char *name)
 	return 0;
 }
 
+/* Two lines per flag: the flag and its help, then bounds, default, env. */
 void cli_tunable_help(FILE *f)
 {
 	const struct tmem_option_info *o;
@@ -266,17 +267,19 @@ void cli_tunable_help(FILE *f)
 		if (o->type == TMEM_OPT_ENUM) {
 			snprintf(arg, sizeof(arg), "--%s %s", flag_name(i),
 				 o->choices ? o->choices : "NAME");
-			fprintf(f, "  %-30s %s (default %s) [%s]\n", arg,
-				o->help,
+			fprintf(f, "  %-30s %s\n  %-30s default %s; env %s\n",
+				arg, o->help, "",
 				choice_name(o, o->def, def, sizeof(def)),
 				o->env);
 			continue;
 		}
 		snprintf(arg, sizeof(arg), "--%s %s", flag_name(i),
 			 o->type == TMEM_OPT_SIZE ? "SIZE" : "N");
-		fprintf(f, "  %-30s %s (%s..%s %s, default %s) [%s]\n", arg,
-			o->help, fmt_bound(o, o->min, lo, sizeof(lo)),
-			fmt_bound(o, o->max, hi, sizeof(hi)), o->unit,
+		fprintf(f,
+			"  %-30s %s\n  %-30s %s..%s%s%s, default %s; env %s\n",
+			arg, o->help, "", fmt_bound(o, o->min, lo, sizeof(lo)),
+			fmt_bound(o, o->max, hi, sizeof(hi)),
+			o->unit && *o->unit ? " " : "", o->unit ? o->unit : "",
 			fmt_bound(o, o->def, def, sizeof(def)), o->env);
 	}
 }
