@@ -63,7 +63,8 @@ struct bench {
 	struct cli_tunables t;
 	unsigned threads, repeat;
 	struct pagefile_buf pb, out;
-	uint8_t *raw; /* RAW_SLOT bytes per page */
+	uint8_t *raw; /* RAW_SLOT bytes per page; see run_slice() */
+	size_t *raw_off; /* where page i's compressed bytes are in @raw */
 	int *raw_len;
 	struct tmem_pool *pool;
 	enum phase phase;
@@ -105,38 +106,51 @@ static void usage(FILE *f)
 /* Workers                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The raw phases pack each thread's compressed pages densely from the start
+ * of its slice's share of @raw (RAW_SLOT bytes per page, so the worst case
+ * always fits), as a store would hold them: the decompression reads as
+ * little memory as the pool's gets do.
+ */
 static int run_slice(struct bench *b, struct worker *w)
 {
 	const struct tmem_pool_params *p = &b->t.params;
-	size_t i;
+	size_t i = w->first, off = w->first * RAW_SLOT;
 	int err = 0;
 
-	for (i = w->first; i < w->end && !err; i++) {
-		const uint8_t *page = pagefile_page(&b->pb, i);
-		uint8_t *out = pagefile_page(&b->out, i);
-		uint8_t *raw = b->raw + i * RAW_SLOT;
-
-		switch (b->phase) {
-		case PH_PUT:
-			err = tmem_put_page(b->pool, 0, (uint32_t)i, page);
-			break;
-		case PH_GET:
-			err = tmem_get_page(b->pool, 0, (uint32_t)i, out);
-			break;
-		case PH_COMPRESS:
-			err = b->raw_len[i] =
-				tmem_compress_page(p->compressor, p->zstd_level,
-						   page, raw, RAW_SLOT);
-			if (err > 0)
+	switch (b->phase) {
+	case PH_PUT:
+		for (; i < w->end && !err; i++)
+			err = tmem_put_page(b->pool, 0, (uint32_t)i,
+					    pagefile_page(&b->pb, i));
+		break;
+	case PH_GET:
+		for (; i < w->end && !err; i++)
+			err = tmem_get_page(b->pool, 0, (uint32_t)i,
+					    pagefile_page(&b->out, i));
+		break;
+	case PH_COMPRESS:
+		for (; i < w->end && !err; i++) {
+			err = tmem_compress_page(p->compressor, p->zstd_level,
+						 pagefile_page(&b->pb, i),
+						 b->raw + off, RAW_SLOT);
+			b->raw_off[i] = off;
+			b->raw_len[i] = err;
+			if (err > 0) {
+				off += (size_t)err;
 				err = 0;
-			break;
-		case PH_DECOMPRESS:
-			err = tmem_decompress_page(p->compressor, raw,
-						   (size_t)b->raw_len[i], out);
-			break;
-		case PH_EXIT:
-			break;
+			}
 		}
+		break;
+	case PH_DECOMPRESS:
+		for (; i < w->end && !err; i++)
+			err = tmem_decompress_page(p->compressor,
+						   b->raw + b->raw_off[i],
+						   (size_t)b->raw_len[i],
+						   pagefile_page(&b->out, i));
+		break;
+	case PH_EXIT:
+		break;
 	}
 	if (err)
 		w->err_page = i - 1;
@@ -562,8 +576,9 @@ static int bench_store(int argc, char *argv[])
 	    pagefile_reserve(&b.out, b.pb.n * TMEM_PAGE_SIZE))
 		goto out_of_memory;
 	b.raw = malloc(b.pb.n * RAW_SLOT);
+	b.raw_off = calloc(b.pb.n, sizeof(*b.raw_off));
 	b.raw_len = calloc(b.pb.n, sizeof(*b.raw_len));
-	if (!b.raw || !b.raw_len)
+	if (!b.raw || !b.raw_off || !b.raw_len)
 		goto out_of_memory;
 	if (b.threads > b.pb.n)
 		b.threads = (unsigned)b.pb.n;
@@ -586,6 +601,7 @@ out_of_memory:
 	cli_error("out of memory for %zu pages", b.pb.n);
 free_all:
 	free(b.raw);
+	free(b.raw_off);
 	free(b.raw_len);
 	pagefile_free(&b.out);
 	pagefile_free(&b.pb);
