@@ -242,6 +242,17 @@ t_estimate_zstd() {
 }
 test_case "estimate reads zstd page files, concatenated frames too" t_estimate_zstd
 
+t_estimate_pool_max() {
+	run estimate --json --compressor lz4 --pool-max 128K --pages "$tmp/mix.pages"
+	[ $rc -eq 0 ] || return 1
+	# A full pool refuses puts; the refused pages are counted, the stored
+	# ones still read back verified.
+	json '$c = $j->{compressors}[0];
+	      $c->{rejected_pages} > 0 && $c->{stored_pages} > 0 &&
+	      $c->{stored_pages} + $c->{rejected_pages} == $j->{pages}'
+}
+test_case "estimate --pool-max counts the pages a full pool refuses" t_estimate_pool_max
+
 t_estimate_table() {
 	run estimate --pages "$tmp/mix.pages"
 	[ $rc -eq 0 ] && grep -q lz4 "$out" && grep -q zstd "$out" && grep -q lzo "$out" &&
