@@ -227,8 +227,11 @@ int procmem_read(pid_t pid, struct pagefile_buf *pb, struct procmem_info *info)
 		goto close_pagemap;
 	}
 	err = walk_maps(&r, maps);
-	if (r.progress == 2)
+	if (r.progress == 2) {
+		r.next_progress = 0; /* the final total */
+		progress(&r);
 		fputc('\n', stderr);
+	}
 	if (err)
 		explain(pid, "mem", err);
 	close(r.mem);
