@@ -206,6 +206,21 @@ test_case "empty page file: exit 1" expect_fail "no pages" bench store --corpus 
 test_case "truncated zstd page file: exit 1" expect_fail "ends early" estimate --pages "$tmp/cut.pages.zst"
 test_case "no such process: exit 1" expect_fail "no such process" estimate 2147483647
 
+# Without ptrace permission and without root: as root, drop to nobody.
+t_no_permission() {
+	command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ] || return 77
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$TMEM" estimate 1 >"$out" 2>"$err"
+	rc=$?
+	[ $rc -ne 126 ] && [ $rc -ne 127 ] || return 77 # binary not reachable
+	[ $rc -eq 1 ] && grep -q "permission as a debugger" "$err" || return 1
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$TMEM" bench store --corpus /dev/null --vs-zram >"$out" 2>"$err"
+	rc=$?
+	[ $rc -eq 1 ] && grep -Eq "needs root|no /sys/block/zram0" "$err"
+}
+test_case "no ptrace permission, no root for zram: exit 1, says what is needed" t_no_permission
+
 # ---------------------------------------------------------------------
 # estimate
 # ---------------------------------------------------------------------
