@@ -262,7 +262,8 @@ void cli_tunable_help(FILE *f)
 	unsigned i;
 
 	for (i = 0; i < CLI_TUNABLES_MAX && (o = tmem_option_info(i)); i++) {
-		char arg[64], lo[32], hi[32], def[32];
+		char arg[1600], lo[32], hi[32],
+			def[32]; /* flag names are short; the bound keeps gcc -O3 quiet */
 
 		if (o->type == TMEM_OPT_ENUM) {
 			snprintf(arg, sizeof(arg), "--%s %s", flag_name(i),
