@@ -57,6 +57,7 @@
 #define ZS_SMALL_ZSPAGES 8 /* a class's first zspages use the small layout */
 #define ZS_SMALL_USAGE 90 /* percent of a small zspage its slots must use */
 #define ZS_NO_SLOT 0xffffu
+#define ZS_NIL 0xffffffffu /* no zspage */
 #define ZS_CLASS_SHIFT 40 /* handle = (class + 1) << 40 | entry */
 #define ZS_TABLE_MIN 4u /* first table size: a pool has ~120 classes */
 #define ZS_TABLE_STEP 4096u /* most entries one growth adds (32 KiB) */
@@ -82,17 +83,22 @@ _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 _Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
 	       "slot field is 11 bits");
 
+/*
+ * A zspage's header lives in its class's zspage table (24 bytes, no
+ * malloc of its own); it is named by its index there, which is what handle
+ * entries and the fullness lists hold.  Its length is not stored: a
+ * zspage has the class's big layout iff it has that layout's slot count.
+ */
 struct zspage {
-	char *base;
-	struct zspage *prev, *next; /* its fullness group's list */
-	uint32_t idx; /* in the class's zspage table */
+	char *base; /* NULL: a free table entry, chained through next */
+	uint32_t prev, next; /* its fullness group's list, ZS_NIL ends */
 	uint16_t inuse;
 	uint16_t free; /* first free slot, ZS_NO_SLOT if none */
+	uint16_t objs; /* slots in this zspage */
 	uint8_t group;
 	uint8_t moving; /* a compaction source */
-	uint8_t pages; /* this zspage's length: the class's small or big */
-	uint16_t objs; /* slots in this zspage */
 };
+_Static_assert(sizeof(struct zspage) == 24, "zspage header size");
 
 struct zs_class {
 	pthread_rwlock_t lock;
@@ -102,10 +108,8 @@ struct zs_class {
 	uint16_t small_pages; /* the layout for a class's first zspages */
 	uint16_t small_objs;
 	uint32_t id;
-	struct zspage *groups[ZS_GROUPS];
-	/* zspage table: live entries point to zspages, free ones are
-	 * tagged (bit 0 set) and chain the next free index. */
-	uintptr_t *zst;
+	uint32_t groups[ZS_GROUPS]; /* list heads, ZS_NIL if empty */
+	struct zspage *zst; /* the zspage table; it moves when it grows */
 	uint32_t zst_cap, zst_used, zst_free;
 	uint64_t nzspages;
 	uint64_t capacity; /* slots in all zspages */
@@ -184,7 +188,7 @@ static unsigned small_layout(unsigned size, unsigned best)
 static int build_classes(struct zs_pool *zp, unsigned max_pages)
 {
 	unsigned pages[ZS_NR_SIZES], objs[ZS_NR_SIZES];
-	int i, n = 0, id;
+	int i, n = 0, id, g;
 
 	for (i = 0; i < (int)ZS_NR_SIZES; i++) {
 		unsigned size = ZS_MIN_SIZE + i * ZS_STEP;
@@ -217,7 +221,9 @@ static int build_classes(struct zs_pool *zp, unsigned max_pages)
 			c->small_objs = (uint16_t)(c->small_pages *
 						   TM_PAGE_SIZE / c->size);
 			c->id = (uint32_t)id;
-			c->zst_free = HE_NONE;
+			c->zst_free = ZS_NIL;
+			for (g = 0; g < ZS_GROUPS; g++)
+				c->groups[g] = ZS_NIL;
 			c->ht_free = HE_NONE;
 			/* Writers first: compaction must not starve under a
 			 * stream of gets. */
@@ -258,17 +264,27 @@ static unsigned group_of(const struct zs_class *c, const struct zspage *z)
 	return z->inuse == z->objs ? ZS_FULL : z->inuse * ZS_GROUPS / z->objs;
 }
 
+static uint32_t zs_idx(const struct zs_class *c, const struct zspage *z)
+{
+	return (uint32_t)(z - c->zst);
+}
+
+static unsigned zs_pages(const struct zs_class *c, const struct zspage *z)
+{
+	return z->objs == c->objs ? c->pages : c->small_pages;
+}
+
 static void unlink_zspage(struct zs_class *c, struct zspage *z)
 {
 	if (z->group == ZS_FULL)
 		return;
-	if (z->prev)
-		z->prev->next = z->next;
+	if (z->prev != ZS_NIL)
+		c->zst[z->prev].next = z->next;
 	else
 		c->groups[z->group] = z->next;
-	if (z->next)
-		z->next->prev = z->prev;
-	z->prev = z->next = NULL;
+	if (z->next != ZS_NIL)
+		c->zst[z->next].prev = z->prev;
+	z->prev = z->next = ZS_NIL;
 }
 
 static void link_zspage(struct zs_class *c, struct zspage *z)
@@ -276,11 +292,22 @@ static void link_zspage(struct zs_class *c, struct zspage *z)
 	z->group = (uint8_t)group_of(c, z);
 	if (z->group == ZS_FULL)
 		return;
-	z->prev = NULL;
+	z->prev = ZS_NIL;
 	z->next = c->groups[z->group];
-	if (z->next)
-		z->next->prev = z;
-	c->groups[z->group] = z;
+	if (z->next != ZS_NIL)
+		c->zst[z->next].prev = zs_idx(c, z);
+	c->groups[z->group] = zs_idx(c, z);
+}
+
+/* Walk a fullness group's list. */
+static struct zspage *first(struct zs_class *c, int g)
+{
+	return c->groups[g] == ZS_NIL ? NULL : &c->zst[c->groups[g]];
+}
+
+static struct zspage *next(struct zs_class *c, struct zspage *z)
+{
+	return z->next == ZS_NIL ? NULL : &c->zst[z->next];
 }
 
 /* Move @z to the group its inuse count now calls for. */
@@ -315,44 +342,43 @@ static void set_slot_next(const struct zs_class *c, struct zspage *z,
 	memcpy(slot_addr(c, z, slot), &next, sizeof(next));
 }
 
+/*
+ * A new empty zspage, linked in its group.  May move the zspage table:
+ * the caller must hold no other zspage pointer across this call.
+ */
 static struct zspage *new_zspage(struct zs_pool *zp, struct zs_class *c)
 {
 	struct zspage *z;
 	uint32_t idx;
-	unsigned i;
+	unsigned i, pages;
+	void *base;
 
-	if (c->zst_free == HE_NONE && c->zst_used == c->zst_cap) {
+	if (c->zst_free == ZS_NIL && c->zst_used == c->zst_cap) {
 		uint32_t cap = next_cap(c->zst_cap);
-		uintptr_t *t = tm_realloc(zp->acct, c->zst, cap * sizeof(*t));
+		struct zspage *t;
 
+		if (c->zst_cap >= ZS_NIL - ZS_TABLE_STEP)
+			return NULL;
+		t = tm_realloc(zp->acct, c->zst, cap * sizeof(*t));
 		if (!t)
 			return NULL;
 		c->zst = t;
 		c->zst_cap = cap;
 	}
-	z = tm_zalloc(zp->acct, sizeof(*z));
-	if (!z)
-		return NULL;
 	/* Small zspages while the class is small: see small_layout(). */
-	if (c->nzspages < ZS_SMALL_ZSPAGES) {
-		z->pages = (uint8_t)c->small_pages;
-		z->objs = c->small_objs;
-	} else {
-		z->pages = (uint8_t)c->pages;
-		z->objs = c->objs;
-	}
-	if (pa_alloc(zp->pa, z->pages, (void **)&z->base)) {
-		tm_free(zp->acct, z);
+	pages = c->nzspages < ZS_SMALL_ZSPAGES ? c->small_pages : c->pages;
+	if (pa_alloc(zp->pa, pages, &base))
 		return NULL;
-	}
-	if (c->zst_free != HE_NONE) {
+	if (c->zst_free != ZS_NIL) {
 		idx = c->zst_free;
-		c->zst_free = (uint32_t)(c->zst[idx] >> 1);
+		c->zst_free = c->zst[idx].next;
 	} else {
 		idx = c->zst_used++;
 	}
-	c->zst[idx] = (uintptr_t)z;
-	z->idx = idx;
+	z = &c->zst[idx];
+	memset(z, 0, sizeof(*z));
+	z->base = base;
+	z->objs = (uint16_t)(pages * TM_PAGE_SIZE / c->size);
 	/* Chain every slot: slot i -> i + 1, the last -> none. */
 	for (i = 0; i < z->objs; i++)
 		set_slot_next(c, z, i, i + 1 < z->objs ? i + 1 : ZS_NO_SLOT);
@@ -361,28 +387,30 @@ static struct zspage *new_zspage(struct zs_pool *zp, struct zs_class *c)
 	link_zspage(c, z);
 	c->nzspages++;
 	c->capacity += z->objs;
-	c->npages += z->pages;
+	c->npages += pages;
 	return z;
 }
 
 static void free_zspage(struct zs_pool *zp, struct zs_class *c,
 			struct zspage *z)
 {
+	unsigned pages = zs_pages(c, z);
+
 	tm_assert_internal(z->inuse == 0);
 	unlink_zspage(c, z);
-	c->zst[z->idx] = (uintptr_t)c->zst_free << 1 | 1;
-	c->zst_free = z->idx;
+	pa_free(zp->pa, z->base, pages);
+	z->base = NULL;
+	z->next = c->zst_free;
+	c->zst_free = zs_idx(c, z);
 	c->nzspages--;
 	c->capacity -= z->objs;
-	c->npages -= z->pages;
-	pa_free(zp->pa, z->base, z->pages);
-	tm_free(zp->acct, z);
+	c->npages -= pages;
 }
 
 static struct zspage *zspage_at(const struct zs_class *c, uint32_t idx)
 {
-	tm_assert_internal(idx < c->zst_used && !(c->zst[idx] & 1));
-	return (struct zspage *)c->zst[idx];
+	tm_assert_internal(idx < c->zst_used && c->zst[idx].base);
+	return &c->zst[idx];
 }
 
 /* Take a free slot of @z (which must have one). */
@@ -411,8 +439,8 @@ static struct zspage *fullest_partial(struct zs_class *c)
 	int g;
 
 	for (g = ZS_GROUPS - 1; g >= 0; g--)
-		if (c->groups[g])
-			return c->groups[g];
+		if (c->groups[g] != ZS_NIL)
+			return &c->zst[c->groups[g]];
 	return NULL;
 }
 
@@ -491,16 +519,13 @@ free_pool:
 static void zs_destroy(void *p)
 {
 	struct zs_pool *zp = p;
-	unsigned i, k;
+	unsigned i;
 
 	if (!zp)
 		return;
 	for (i = 0; i < zp->nclasses; i++) {
 		struct zs_class *c = &zp->classes[i];
 
-		for (k = 0; k < c->zst_used; k++)
-			if (!(c->zst[k] & 1))
-				tm_free(zp->acct, (void *)c->zst[k]);
 		tm_free(zp->acct, c->zst);
 		tm_free(zp->acct, c->ht);
 		pthread_rwlock_destroy(&c->lock);
@@ -533,7 +558,7 @@ static int zs_store(void *p, const void *src, size_t len, uint64_t *handle)
 	slot = take_slot(c, z);
 	memcpy(slot_addr(c, z, slot), src, len);
 	e = ht_take(c);
-	c->ht[e] = HE_MAKE(z->idx, slot, len);
+	c->ht[e] = HE_MAKE(zs_idx(c, z), slot, len);
 	c->objs_inuse++;
 	c->used_bytes += len;
 	c->raw_objs += len == TM_PAGE_SIZE;
@@ -616,7 +641,7 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 	int g;
 
 	for (g = 0; g < ZS_GROUPS; g++)
-		for (z = c->groups[g]; z; z = z->next)
+		for (z = first(c, g); z; z = next(c, z))
 			n++;
 	if (n < 2)
 		return 0;
@@ -626,7 +651,7 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 		return 0;
 	n = 0;
 	for (g = 0; g < ZS_GROUPS; g++)
-		for (z = c->groups[g]; z; z = z->next) {
+		for (z = first(c, g); z; z = next(c, z)) {
 			v[n++] = z;
 			rest += z->inuse;
 		}
@@ -640,7 +665,7 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 		goto out;
 	for (e = k; e < n; e++) {
 		v[e]->moving = 1;
-		pages += v[e]->pages;
+		pages += zs_pages(c, v[e]);
 	}
 
 	for (e = 0; e < c->ht_used; e++) {
@@ -660,7 +685,7 @@ static uint64_t compact_class(struct zs_pool *zp, struct zs_class *c)
 		slot = take_slot(c, dst);
 		memcpy(slot_addr(c, dst, slot), slot_addr(c, src, HE_SLOT(he)),
 		       HE_SIZE(he));
-		c->ht[e] = HE_MAKE(dst->idx, slot, HE_SIZE(he));
+		c->ht[e] = HE_MAKE(zs_idx(c, dst), slot, HE_SIZE(he));
 		put_slot(c, src, HE_SLOT(he));
 		if (!src->inuse)
 			free_zspage(zp, c, src);
@@ -721,17 +746,17 @@ static int evict_one(struct zs_pool *zp, struct zs_class *c, zalloc_evict_fn fn,
 	int g, ret;
 
 	for (g = 0; g < ZS_GROUPS && !victim; g++)
-		victim = c->groups[g];
+		victim = first(c, g);
 	for (i = 0; i < c->zst_used && !victim; i++)
-		if (!(c->zst[i] & 1))
-			victim = (struct zspage *)c->zst[i];
+		if (c->zst[i].base)
+			victim = &c->zst[i];
 	if (!victim)
 		return 0;
 	for (e = 0; e < c->ht_used; e++) {
 		uint64_t he = c->ht[e];
 		int last;
 
-		if ((he & HE_FREE) || HE_ZSPAGE(he) != victim->idx)
+		if ((he & HE_FREE) || HE_ZSPAGE(he) != zs_idx(c, victim))
 			continue;
 		ret = fn(arg, (uint64_t)(c->id + 1) << ZS_CLASS_SHIFT | e,
 			 slot_addr(c, victim, HE_SLOT(he)), HE_SIZE(he));
