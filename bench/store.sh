@@ -82,8 +82,10 @@ def r(a, b):
     return f"{a / b:5.2f}x" if b else "    -"
 print()
 print("tmem store vs raw compressor vs kernel zram (medians; ratios > 1 favour tmem)")
-print(f"{'corpus':8} {'comp':5} {'put MB/s':>9} {'raw cmp':>8} {'put/raw':>7} {'get MB/s':>9} {'raw dec':>8} {'get/raw':>7}"
-      f" {'zram wr':>8} {'put/zram':>8} {'zram rd':>8} {'get/zram':>8} {'density':>7} {'zram den':>8} {'over cmp':>8} {'meta B/pg':>9}")
+print(f"{'corpus':8} {'comp':5} {'put':>6} {'warm':>6} {'raw cmp':>7} {'put/raw':>7} {'warm/raw':>8} {'get':>6} {'raw dec':>7} {'get/raw':>7}"
+      f" {'zram wr':>7} {'put/zram':>8} {'zram rd':>7} {'get/zram':>8} {'density':>7} {'zram':>6} {'over cmp':>8} {'meta B/pg':>9}")
+def f(v, w, fmt):
+    return f"{v:{w}{fmt}}" if v else f"{'-':>{w}}"
 for d in rows:
     if d["threads"] != 1:
         continue
@@ -92,10 +94,14 @@ for d in rows:
     den = d["orig_bytes"] / (d["pool_bytes"] + d["metadata_bytes"])
     zden = z["orig_data_size"] / z["mem_used_total"] if z.get("mem_used_total") else 0
     over = (d["pool_bytes"] + d["metadata_bytes"]) / d["compressed_bytes"] - 1 if d["compressed_bytes"] else 0
-    print(f"{d['corpus']:8} {d['compressor']:5} {d['put_mbps']:9.0f} {d['raw_compress_mbps']:8.0f} {r(d['put_mbps'], d['raw_compress_mbps']):>7}"
-          f" {d['get_mbps']:9.0f} {d['raw_decompress_mbps']:8.0f} {r(d['get_mbps'], d['raw_decompress_mbps']):>7}"
-          f" {z.get('write_mbps', 0):8.0f} {r(d['put_mbps'], z.get('write_mbps', 0)):>8} {z.get('read_mbps', 0):8.0f} {r(d['get_mbps'], z.get('read_mbps', 0)):>8}"
-          f" {den:7.3f} {zden:8.3f} {over * 100:7.1f}% {d['metadata_bytes'] / pages:9.1f}")
+    print(f"{d['corpus']:8} {d['compressor']:5} {d['put_mbps']:6.0f} {d.get('put_warm_mbps', 0):6.0f} {d['raw_compress_mbps']:7.0f} {r(d['put_mbps'], d['raw_compress_mbps']):>7} {r(d.get('put_warm_mbps', 0), d['raw_compress_mbps']):>8}"
+          f" {d['get_mbps']:6.0f} {d['raw_decompress_mbps']:7.0f} {r(d['get_mbps'], d['raw_decompress_mbps']):>7}"
+          f" {f(z.get('write_mbps', 0), 7, '.0f')} {r(d['put_mbps'], z.get('write_mbps', 0)):>8} {f(z.get('read_mbps', 0), 7, '.0f')} {r(d['get_mbps'], z.get('read_mbps', 0)):>8}"
+          f" {den:7.3f} {f(zden, 6, '.3f')} {over * 100:7.1f}% {d['metadata_bytes'] / pages:9.1f}")
+print()
+print("MB/s of original bytes.  put: first fill of a new pool (pays the first touch of")
+print("every new page of pool memory); warm: the same pages put again over themselves")
+print("(memory reused).  over cmp: (pool + metadata) / sum of compressed sizes - 1.")
 print()
 print("put scaling, lz4 (2 threads vs 1, same run)")
 for d2 in rows:
