@@ -47,8 +47,17 @@ kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || true
 pid=
 
+# Side by side with the kernel's zram when we may use it: root, and a
+# zram0 that nobody uses (it is reset afterwards).  zram here has no zstd.
+zram=()
+if [ "$(id -u)" -eq 0 ] && [ -e /sys/block/zram0 ] &&
+	[ "$(cat /sys/block/zram0/disksize 2>/dev/null)" = 0 ]; then
+	zram=(--vs-zram)
+fi
 for c in lz4 zstd lzo; do
+	z=("${zram[@]}")
+	grep -qw "$c" /sys/block/zram0/comp_algorithm 2>/dev/null || z=()
 	echo
-	echo "== tmem bench store --corpus (those pages) --compressor $c"
-	"$tmem" bench store --corpus "$work/demo.pages" --compressor "$c"
+	echo "== tmem bench store --corpus (those pages) --compressor $c ${z[*]}"
+	"$tmem" bench store --corpus "$work/demo.pages" --compressor "$c" "${z[@]}"
 done
