@@ -599,3 +599,7 @@ __attribute__((destructor)) static void shim_fini(void)
 {
 	rg_exit();
 }
+
+/* Large-file builds call mmap64; on 64-bit it is the same call. */
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t off) __attribute__((alias("mmap")));
