@@ -188,22 +188,24 @@ static void kick_evictor(void)
 }
 
 /*
- * Hold the faulting program above the budget until the evictor catches
- * up.  Bounded: if the evictor itself is stuck (nothing evictable, pool
- * full) the program goes on and memory grows, it is never blocked.
+ * Hold the faulting program above the budget while the evictor makes
+ * progress.  Bounded: as soon as a batch does not lower the resident set
+ * (nothing evictable, pool full) the program goes on and memory grows;
+ * tmem never blocks it for good.
  */
 static void throttle(void)
 {
+	uint64_t prev, cur;
 	int rounds = 0;
 
-	if (rss_estimate() <= rg.ram)
+	if (rss_estimate() <= rg.ram || atomic_load(&rg.stuck))
 		return;
-	while (!atomic_load(&rg.stuck) && read_rss() > rg.ram &&
-	       rounds++ < 100) {
+	prev = read_rss();
+	while (prev > rg.ram && !atomic_load(&rg.stuck) && rounds++ < 50) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 2000000;
+		ts.tv_nsec += 5000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
@@ -213,6 +215,10 @@ static void throttle(void)
 		pthread_cond_signal(&rg.kick);
 		pthread_cond_timedwait(&rg.progress, &rg.tmu, &ts);
 		pthread_mutex_unlock(&rg.tmu);
+		cur = read_rss();
+		if (cur >= prev)
+			break;
+		prev = cur;
 	}
 }
 
@@ -535,7 +541,9 @@ static void *evictor_main(void *arg)
 				}
 				STAT_SET(budget_exceeded, 1);
 				atomic_store(&rg.stuck, 1);
-				usleep(50000);
+				/* Retrying at once would only write-protect
+				 * and refuse the same pages again. */
+				usleep(rg.warned_pool_full ? 500000 : 100000);
 				break;
 			}
 			atomic_store(&rg.stuck, 0);

@@ -6,7 +6,8 @@
  * the first corrupted byte.  Its output must be identical with and
  * without `tmem run`.
  *
- * usage: fill MIB [PASSES] [SEED] [CHUNK_MIB]
+ * usage: fill MIB [PASSES] [SEED] [CHUNK_MIB] [compressible]
+ * ("compressible" replaces the quarter of noise pages with text pages.)
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -25,6 +26,8 @@ static uint64_t rng(uint64_t *s)
 }
 
 /* Realistic-ish content: text-like runs, small numbers, some noise. */
+static int no_noise;
+
 static void make_page(unsigned char *p, uint64_t page, uint32_t gen)
 {
 	uint64_t s = page * 0x9e3779b97f4a7c15ull + gen + 1;
@@ -33,7 +36,7 @@ static void make_page(unsigned char *p, uint64_t page, uint32_t gen)
 		uint64_t r = rng(&s);
 		uint64_t v;
 
-		switch ((page + gen) % 4) {
+		switch ((page + gen) % (no_noise ? 3 : 4)) {
 		case 0: /* mostly zero with a header */
 			v = k < 64 ? r : 0;
 			break;
@@ -63,6 +66,7 @@ int main(int argc, char **argv)
 	unsigned char want[PAGE];
 	uint64_t sum = 0;
 
+	no_noise = argc > 5 && !strcmp(argv[5], "compressible");
 	if (!chunks || !gen)
 		return 2;
 	for (size_t c = 0; c < nchunks; c++) {
