@@ -130,4 +130,10 @@ const struct tm_os_ops *tm_os(void);
 /* Tests only: install @ops (NULL restores the default); not thread-safe. */
 void tm_os_set(const struct tm_os_ops *ops);
 
+/*
+ * Check every field of @p against the tunables table's bounds (options.c).
+ * Return 0 or -EINVAL.
+ */
+int opt_validate(const struct tmem_pool_params *p);
+
 #endif /* TMEM_INTERNAL_H */

@@ -29,7 +29,6 @@ struct zalloc_config {
 
 struct zalloc_stats {
 	uint64_t pool_bytes; /* pages held from the OS * TM_PAGE_SIZE */
-	uint64_t metadata_bytes; /* this allocator's own metadata */
 	uint64_t zspages;
 	uint64_t objs; /* live objects */
 	uint64_t used_bytes; /* sum of live objects' exact sizes */

@@ -118,6 +118,8 @@ static inline int th_finish(void)
 	return 0;
 }
 
+#define TM_N(a) (sizeof(a) / sizeof((a)[0]))
+
 /* xorshift64*: the tests' deterministic random source. */
 static inline uint64_t th_rand(uint64_t *s)
 {

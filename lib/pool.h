@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h - struct tmem_pool, shared by tmem.c (the API) and stats.c.
+ */
+#ifndef TMEM_POOL_H
+#define TMEM_POOL_H
+
+#include "compress.h"
+#include "index.h"
+#include "internal.h"
+#include "zalloc.h"
+
+struct tmem_pool {
+	struct tmem_pool_params params;
+	const struct comp_ops *comp;
+	const struct zalloc_ops *za;
+	void *zp; /* the allocator's pool */
+	struct tm_index *index;
+	struct tm_acct acct;
+
+	/* Admission (zswap's hysteresis): bytes, derived from params. */
+	uint64_t limit; /* 0 = none */
+	uint64_t accept; /* refuse until usage falls below this */
+	_Atomic int full;
+
+	/* Slow-path counters: rejects and maintenance, not per put/get. */
+	_Atomic uint64_t reject_pool_full;
+	_Atomic uint64_t reject_alloc_fail;
+	_Atomic uint64_t pool_full_events;
+	_Atomic uint64_t flush_objects;
+	_Atomic uint64_t compactions;
+	_Atomic uint64_t compacted_bytes;
+};
+
+#endif /* TMEM_POOL_H */

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test-badinput.c - bad arguments, a full pool and failing memory give the
+ * documented errno and corrupt nothing.
+ *
+ * Failures are injected through the OS layer's ops table (tm_os_set):
+ * after N successful malloc/mmap calls, every further one fails, so each
+ * allocation site on the put path is hit in turn.
+ */
+#include <errno.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "pagegen.h"
+
+static struct tmem_pool *new_pool(uint64_t pool_max, unsigned accept)
+{
+	struct tmem_pool_params p;
+	struct tmem_pool *pool = NULL;
+
+	tmem_params_init(&p);
+	p.pool_max = pool_max;
+	p.accept_threshold = accept;
+	if (tmem_pool_create(&p, &pool))
+		return NULL;
+	return pool;
+}
+
+static void test_null_arguments(void)
+{
+	struct tmem_pool *pool = new_pool(0, 90);
+	unsigned char page[PG_SIZE] = { 1 };
+	struct tmem_stats st = { .size = sizeof(st) };
+
+	REQUIRE(pool);
+	CHECK_EQ(tmem_pool_create(NULL, NULL), -EINVAL);
+	CHECK_EQ(tmem_put_page(NULL, 0, 0, page), -EINVAL);
+	CHECK_EQ(tmem_put_page(pool, 0, 0, NULL), -EINVAL);
+	CHECK_EQ(tmem_get_page(NULL, 0, 0, page), -EINVAL);
+	CHECK_EQ(tmem_get_page(pool, 0, 0, NULL), -EINVAL);
+	CHECK_EQ(tmem_flush_page(NULL, 0, 0), -EINVAL);
+	CHECK_EQ(tmem_flush_object(NULL, 0), -EINVAL);
+	CHECK_EQ(tmem_pool_compact(NULL, NULL), -EINVAL);
+	CHECK_EQ(tmem_stats_get(NULL, &st), -EINVAL);
+	CHECK_EQ(tmem_stats_get(pool, NULL), -EINVAL);
+	st.size = 4; /* too small for the header */
+	CHECK_EQ(tmem_stats_get(pool, &st), -EINVAL);
+	CHECK_EQ(tmem_stats_json(NULL, NULL, 0), -EINVAL);
+	CHECK_EQ(tmem_params_init(NULL), -EINVAL);
+	tmem_pool_destroy(pool);
+}
+
+static void test_bad_params(void)
+{
+	struct tmem_pool_params p;
+	struct tmem_pool *pool = (struct tmem_pool *)&p;
+
+	tmem_params_init(&p);
+	p.compressor = TMEM_COMP_COUNT;
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	CHECK(pool == NULL); /* *out is cleared on failure */
+
+	tmem_params_init(&p);
+	p.zstd_level = 99;
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	tmem_params_init(&p);
+	p.accept_threshold = 101;
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	tmem_params_init(&p);
+	p.max_compressed = 4096;
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	tmem_params_init(&p);
+	p.size = 8; /* a caller whose struct is too small */
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	tmem_params_init(&p);
+	p.kind = TMEM_POOL_EPHEMERAL;
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EOPNOTSUPP);
+
+	/* NULL params: the defaults. */
+	CHECK_EQ(tmem_pool_create(NULL, &pool), 0);
+	tmem_pool_destroy(pool);
+}
+
+static void test_double_flush(void)
+{
+	struct tmem_pool *pool = new_pool(0, 90);
+	unsigned char page[PG_SIZE], out[PG_SIZE];
+
+	REQUIRE(pool);
+	pg_make(page, PG_TEXT, 5);
+	CHECK_EQ(tmem_put_page(pool, 1, 1, page), 0);
+	CHECK_EQ(tmem_put_page(pool, 1, 2, page), 0);
+	CHECK_EQ(tmem_flush_page(pool, 1, 1), 0);
+	CHECK_EQ(tmem_flush_page(pool, 1, 1), -ENOENT);
+	CHECK_EQ(tmem_flush_page(pool, 99, 1), -ENOENT);
+	CHECK_EQ(tmem_get_page(pool, 1, 2, out), 0);
+	CHECK_MEM_EQ(out, page, PG_SIZE);
+	tmem_pool_destroy(pool);
+}
+
+/* Fill to the limit: -ENOSPC, stored pages intact, hysteresis honoured. */
+static void test_full_pool(void)
+{
+	const uint64_t limit = 256 * 1024;
+	struct tmem_pool *pool = new_pool(limit, 50);
+	unsigned char page[PG_SIZE], out[PG_SIZE];
+	struct tmem_stats st = { .size = sizeof(st) };
+	uint32_t i, stored = 0, refused_at;
+	int ret = 0;
+
+	REQUIRE(pool);
+	for (i = 0; i < 10000; i++) {
+		pg_make(page, PG_RANDOM, i);
+		ret = tmem_put_page(pool, 0, i, page);
+		if (ret)
+			break;
+		stored++;
+	}
+	CHECK_EQ(ret, -ENOSPC);
+	REQUIRE(stored > 0 && stored < 10000);
+	refused_at = stored;
+	tmem_stats_get(pool, &st);
+	CHECK_EQ(st.pool_full, 1);
+	CHECK_EQ(st.reject_pool_full, 1);
+	CHECK_EQ(st.pool_full_events, 1);
+	/* Within the documented slack: one zspage (8 pages) and a leaf. */
+	CHECK(st.pool_bytes + st.metadata_bytes <= limit + 8 * PG_SIZE + 1024);
+
+	/* Overwriting a stored key is refused too, and keeps the old page. */
+	pg_make(page, PG_TEXT, 1);
+	CHECK_EQ(tmem_put_page(pool, 0, 0, page), -ENOSPC);
+	pg_make(page, PG_ZERO, 0);
+	CHECK_EQ(tmem_put_page(pool, 0, 1, page), -ENOSPC);
+	for (i = 0; i < stored; i++) {
+		pg_make(page, PG_RANDOM, i);
+		CHECK_EQ(tmem_get_page(pool, 0, i, out), 0);
+		CHECK_MEM_EQ(out, page, PG_SIZE);
+	}
+	/* Freeing a little is not enough: the threshold is 50%. */
+	CHECK_EQ(tmem_flush_page(pool, 0, 0), 0);
+	pg_make(page, PG_RANDOM, 0);
+	CHECK_EQ(tmem_put_page(pool, 0, 0, page), -ENOSPC);
+	/* Below half of the limit, puts are accepted again. */
+	for (i = 0; i < refused_at * 2 / 3; i++)
+		tmem_flush_page(pool, 0, i);
+	tmem_pool_compact(pool, NULL);
+	CHECK_EQ(tmem_put_page(pool, 0, 0, page), 0);
+	tmem_stats_get(pool, &st);
+	CHECK_EQ(st.pool_full, 0);
+	for (i = refused_at * 2 / 3; i < stored; i++) {
+		pg_make(page, PG_RANDOM, i);
+		CHECK_EQ(tmem_get_page(pool, 0, i, out), 0);
+		CHECK_MEM_EQ(out, page, PG_SIZE);
+	}
+	tmem_pool_destroy(pool);
+}
+
+/* ---- failure injection ------------------------------------------------ */
+
+static long fail_after = -1; /* allocations left before failing; -1: never */
+
+static int fail_now(void)
+{
+	if (fail_after < 0)
+		return 0;
+	if (fail_after == 0)
+		return 1;
+	fail_after--;
+	return 0;
+}
+
+static int f_map(size_t len, void **out)
+{
+	return fail_now() ? -ENOMEM : tm_os_default.map(len, out);
+}
+
+static void *f_malloc(size_t n)
+{
+	return fail_now() ? NULL : malloc(n);
+}
+
+static void *f_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : realloc(p, n);
+}
+
+static const struct tm_os_ops failing_ops = {
+	.map = f_map,
+	.unmap = NULL, /* filled at run time from the defaults */
+};
+
+static void test_alloc_failures(void)
+{
+	struct tm_os_ops ops = failing_ops;
+	unsigned char page[PG_SIZE], out[PG_SIZE];
+	struct tmem_pool *pool = new_pool(0, 90);
+	unsigned ok = 0, enomem = 0, i, k;
+	long n;
+
+	REQUIRE(pool);
+	ops.unmap = tm_os_default.unmap;
+	ops.discard = tm_os_default.discard;
+	ops.malloc = f_malloc;
+	ops.realloc = f_realloc;
+	ops.free = free;
+	/* Keys 0..99 hold known pages before any failure. */
+	for (i = 0; i < 100; i++) {
+		pg_make(page, i % PG_KINDS, i);
+		CHECK_EQ(tmem_put_page(pool, 0, i, page), 0);
+	}
+	tm_os_set(&ops);
+	/* Let n allocations succeed, then fail, for growing n: every
+	 * allocation site on the put path fails once. */
+	for (n = 0; n < 64; n++) {
+		for (k = 0; k < 40; k++) {
+			uint32_t key = (uint32_t)(n * 40 + k) % 100;
+			uint32_t newkey = 1000 + (uint32_t)(n * 40 + k);
+			int r;
+
+			fail_after = n;
+			pg_make(page, PG_TEXT, newkey);
+			r = tmem_put_page(pool, 1, newkey, page);
+			if (r == 0)
+				ok++;
+			else if (r == -ENOMEM)
+				enomem++;
+			else
+				CHECK_EQ(r, -ENOMEM);
+			/* Overwrite attempts on known keys must either
+			 * succeed or leave the old page. */
+			pg_make(page, PG_SPARSE, key);
+			r = tmem_put_page(pool, 0, key, page);
+			fail_after = -1;
+			if (r == 0) {
+				/* Restore the known content. */
+				pg_make(page, key % PG_KINDS, key);
+				CHECK_EQ(tmem_put_page(pool, 0, key, page), 0);
+			} else {
+				CHECK_EQ(r, -ENOMEM);
+			}
+		}
+	}
+	fail_after = -1;
+	tm_os_set(NULL);
+	CHECK(enomem > 0);
+	CHECK(ok > 0);
+	for (i = 0; i < 100; i++) {
+		pg_make(page, i % PG_KINDS, i);
+		CHECK_EQ(tmem_get_page(pool, 0, i, out), 0);
+		CHECK_MEM_EQ(out, page, PG_SIZE);
+	}
+	/* Every put that reported success is there. */
+	for (n = 0; n < 64 * 40; n++) {
+		int r = tmem_get_page(pool, 1, 1000 + (uint32_t)n, out);
+
+		if (r == 0) {
+			pg_make(page, PG_TEXT, 1000 + (uint32_t)n);
+			CHECK_MEM_EQ(out, page, PG_SIZE);
+		} else {
+			CHECK_EQ(r, -ENOENT);
+		}
+	}
+	tmem_pool_destroy(pool);
+}
+
+static void test_pool_create_failure(void)
+{
+	struct tm_os_ops ops = tm_os_default;
+	struct tmem_pool *pool;
+	long n;
+	int created = 0;
+
+	ops.map = f_map;
+	ops.malloc = f_malloc;
+	ops.realloc = f_realloc;
+	tm_os_set(&ops);
+	for (n = 0; n < 400 && !created; n++) {
+		int r;
+
+		fail_after = n;
+		pool = NULL;
+		r = tmem_pool_create(NULL, &pool);
+		fail_after = -1;
+		if (r == 0) {
+			created = 1;
+			tmem_pool_destroy(pool);
+		} else {
+			CHECK_EQ(r, -ENOMEM);
+			CHECK(pool == NULL);
+		}
+	}
+	tm_os_set(NULL);
+	CHECK(created);
+}
+
+static void test_strerror(void)
+{
+	CHECK(strstr(tmem_strerror(-ENOSPC), "limit") != NULL);
+	CHECK(strlen(tmem_strerror(-ENOMEM)) > 0);
+	CHECK(strlen(tmem_strerror(-12345)) > 0);
+	CHECK(strcmp(tmem_strerror(0), "success") == 0);
+}
+
+int main(void)
+{
+	RUN(test_null_arguments, "NULL arguments give -EINVAL");
+	RUN(test_bad_params, "out-of-range parameters give -EINVAL");
+	RUN(test_double_flush, "a double flush gives -ENOENT and harms nothing");
+	RUN(test_full_pool,
+	    "a full pool refuses with -ENOSPC, keeps its pages, and accepts again below the threshold");
+	RUN(test_alloc_failures,
+	    "allocation failures give -ENOMEM and keep every stored page");
+	RUN(test_pool_create_failure,
+	    "pool creation fails cleanly at every allocation");
+	RUN(test_strerror, "tmem_strerror describes the library's errors");
+	return th_finish();
+}
