@@ -31,8 +31,7 @@ struct rg_config {
 };
 
 /* Raw system calls: never interposed, never allocate. */
-void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
-	       off_t off);
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int sys_munmap(void *addr, size_t len);
 int sys_madvise(void *addr, size_t len, int advice);
 int sys_mprotect(void *addr, size_t len, int prot);

@@ -87,6 +87,8 @@ static struct {
 	struct tmem_run_stats *st;
 	struct tmem_run_stats st_local; /* when no shm page could be had */
 	int warned_pool_full, warned_budget;
+	int compacted_since_refusal;
+	uint64_t refusals;
 	int top;
 	char compressor[16];
 	uint64_t pool_max;
@@ -96,11 +98,11 @@ static unsigned char staging[TM_PAGE_SIZE] __attribute__((aligned(4096)));
 static const unsigned char zero_page[TM_PAGE_SIZE]
 	__attribute__((aligned(4096)));
 
-#define STAT_ADD(f, n)                                                      \
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&rg.st->f, (n),        \
+#define STAT_ADD(f, n)                                                         \
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&rg.st->f, (n),          \
 				  memory_order_relaxed)
-#define STAT_SET(f, v)                                                      \
-	atomic_store_explicit((_Atomic uint64_t *)&rg.st->f, (v),            \
+#define STAT_SET(f, v)                                                         \
+	atomic_store_explicit((_Atomic uint64_t *)&rg.st->f, (v),              \
 			      memory_order_relaxed)
 
 static uint64_t now_ns(void)
@@ -285,8 +287,8 @@ static void serve(uint64_t addr, uint64_t flags)
 			uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
 		else if (err)
 			tm_log("tmem: cannot map a zero page at %p (%d)\n",
-			       (void *)page, err), uffd_wake(rg.uffd, page,
-							      TM_PAGE_SIZE);
+			       (void *)page, err),
+				uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
 		if ((s & PS_MASK) == PS_ZERO) {
 			rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES);
 			touch_bounds(i);
@@ -366,8 +368,8 @@ static size_t pick_victims(size_t *v)
 			if (s & PS_REF)
 				rg.state[i] = s & (uint8_t)~PS_REF;
 			else {
-				rg.state[i] = (uint8_t)((s & ~PS_MASK) |
-							PS_EVICT);
+				rg.state[i] =
+					(uint8_t)((s & ~PS_MASK) | PS_EVICT);
 				v[n++] = i;
 			}
 		}
@@ -414,9 +416,9 @@ static void run_drop(size_t first, size_t count)
 	if (!sys_madvise(page_addr(first), count << TM_PAGE_SHIFT,
 			 MADV_DONTNEED)) {
 		for (size_t i = first; i < first + count; i++)
-			rg.state[i] = (uint8_t)((rg.state[i] & ~PS_MASK &
-						 ~PS_REF) |
-						PS_POOL);
+			rg.state[i] =
+				(uint8_t)((rg.state[i] & ~PS_MASK & ~PS_REF) |
+					  PS_POOL);
 		STAT_ADD(pool_pages, count);
 		STAT_ADD(region_resident_pages, (uint64_t)0 - count);
 		return;
@@ -424,14 +426,16 @@ static void run_drop(size_t first, size_t count)
 	/* Cannot be dropped (mlocked): keep it resident and never retry. */
 	for (size_t i = first; i < first + count; i++) {
 		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
-		rg.state[i] = (uint8_t)((rg.state[i] & ~PS_MASK) | PS_RES |
-					PS_PIN);
+		rg.state[i] =
+			(uint8_t)((rg.state[i] & ~PS_MASK) | PS_RES | PS_PIN);
 	}
 }
 
 static void pool_refused(int err)
 {
-	if (rg.warned_pool_full)
+	rg.refusals++;
+	/* Flushed refaults leave zspages sparse: compact before giving up. */
+	if (!rg.compacted_since_refusal || rg.warned_pool_full)
 		return;
 	rg.warned_pool_full = 1;
 	STAT_SET(budget_exceeded, 1);
@@ -494,6 +498,14 @@ static void update_pool_stats(void)
 
 	if (tmem_stats_get(rg.pool, &ps))
 		return;
+	if (rg.refusals ||
+	    ps.pool_bytes > ps.compressed_bytes / 2 * 3 + (4u << 20)) {
+		tmem_pool_compact(rg.pool, NULL);
+		rg.compacted_since_refusal = rg.refusals > 0;
+		rg.refusals = 0;
+		if (tmem_stats_get(rg.pool, &ps))
+			return;
+	}
 	STAT_SET(pool_bytes, ps.pool_bytes);
 	STAT_SET(pool_metadata_bytes, ps.metadata_bytes);
 	STAT_SET(compressed_bytes, ps.compressed_bytes);
@@ -528,6 +540,9 @@ static void *evictor_main(void *arg)
 			continue;
 		while (read_rss() > rg.low) {
 			size_t got = evict_batch();
+
+			if (rg.refusals)
+				update_pool_stats();
 
 			pthread_mutex_lock(&rg.tmu);
 			pthread_cond_broadcast(&rg.progress);
@@ -709,8 +724,8 @@ static void stats_open(void)
 		goto fill;
 	if (ftruncate(fd, TM_PAGE_SIZE))
 		goto close_fd;
-	p = sys_mmap(NULL, TM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     fd, 0);
+	p = sys_mmap(NULL, TM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     0);
 	if (p == MAP_FAILED)
 		goto close_fd;
 	rg.st = p;

@@ -73,8 +73,7 @@ static _Atomic int active;
 /* Raw system calls                                                    */
 /* ------------------------------------------------------------------ */
 
-void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
-	       off_t off)
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
@@ -273,7 +272,7 @@ static void unmap_carved(char *p, size_t len)
 	carve_free(p, len);
 }
 
-SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+static void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t off)
 {
 	const int unmanaged = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK |
@@ -331,8 +330,8 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	return 0;
 }
 
-SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len,
-			 int flags, ...)
+SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+			 ...)
 {
 	size_t o = PAGE_ROUND(old_len), n = PAGE_ROUND(new_len);
 	void *fixed = NULL, *p;
@@ -346,8 +345,8 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len,
 		va_end(ap);
 	}
 	if (!atomic_load(&active) || !old_len || !in_carve(old, o))
-		return (void *)syscall(SYS_mremap, old, old_len, new_len,
-				       flags, fixed);
+		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+				       fixed);
 	if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) || !new_len ||
 	    ((uintptr_t)old & 4095)) {
 		errno = EINVAL; /* not supported on managed memory */
@@ -542,8 +541,8 @@ __attribute__((constructor)) static void shim_init(void)
 	if (!getenv("TMEM_RUN_RAM"))
 		return;
 	rg_internal = 1;
-	libc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT,
-						    "malloc_usable_size");
+	libc_usable_size =
+		(size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	tm_os_set(&shim_os);
 	cfg.ram = env_size("TMEM_RUN_RAM", 0);
 	if (cfg.ram < SHIM_MIN_RAM) {
@@ -575,10 +574,9 @@ __attribute__((constructor)) static void shim_init(void)
 	manage = (bool (*)(void *, size_t, bool, bool, bool, int))dlsym(
 		RTLD_DEFAULT, "mi_manage_os_memory");
 	if (!manage)
-		manage = (bool (*)(void *, size_t, bool, bool, bool,
-				   int))dlsym(dlopen("libmimalloc.so.2",
-						     RTLD_NOW | RTLD_NOLOAD),
-					      "mi_manage_os_memory");
+		manage = (bool (*)(void *, size_t, bool, bool, bool, int))dlsym(
+			dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_NOLOAD),
+			"mi_manage_os_memory");
 	if (!manage || !manage(arena, arena_len, false, false, true, -1)) {
 		tm_log("tmem: mimalloc refused the managed arena; running "
 		       "unmanaged\n");
@@ -600,6 +598,25 @@ __attribute__((destructor)) static void shim_fini(void)
 	rg_exit();
 }
 
-/* Large-file builds call mmap64; on 64-bit it is the same call. */
-SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
-			 off_t off) __attribute__((alias("mmap")));
+/*
+ * Exported under both names with explicit symbols: with
+ * _FILE_OFFSET_BITS=64 the header renames mmap to mmap64, and programs
+ * built either way must land here.  off_t is 64 bits on every target.
+ */
+_Static_assert(sizeof(off_t) == 8, "mmap and mmap64 are the same call");
+SHIM_EXPORT void *shim_mmap_plain(void *addr, size_t len, int prot, int flags,
+				  int fd, off_t off) __asm__("mmap");
+SHIM_EXPORT void *shim_mmap_64(void *addr, size_t len, int prot, int flags,
+			       int fd, off_t off) __asm__("mmap64");
+
+void *shim_mmap_plain(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return shim_mmap(addr, len, prot, flags, fd, off);
+}
+
+void *shim_mmap_64(void *addr, size_t len, int prot, int flags, int fd,
+		   off_t off)
+{
+	return shim_mmap(addr, len, prot, flags, fd, off);
+}

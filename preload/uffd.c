@@ -88,10 +88,9 @@ int uffd_register(int fd, void *addr, size_t len)
 		.range = { .start = (uintptr_t)addr, .len = len },
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
 	};
-	const uint64_t need = (1ull << _UFFDIO_COPY) |
-			      (1ull << _UFFDIO_ZEROPAGE) |
-			      (1ull << _UFFDIO_WRITEPROTECT) |
-			      (1ull << _UFFDIO_WAKE);
+	const uint64_t need =
+		(1ull << _UFFDIO_COPY) | (1ull << _UFFDIO_ZEROPAGE) |
+		(1ull << _UFFDIO_WRITEPROTECT) | (1ull << _UFFDIO_WAKE);
 
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
 		return -errno;

@@ -92,12 +92,12 @@ same exit-status 32M sh -c 'echo out; exit 7'
 
 # --- the budget is held ----------------------------------------------------
 "$TMEM" run --ram 64M --stats-file "$TMP/budget.json" -- \
-	"$(prog fill)" 256 2 3 8 compressible >"$TMP/b.out" 2>"$TMP/b.err"
+	"$(prog fill)" 96 2 3 8 compressible >"$TMP/b.out" 2>"$TMP/b.err"
 rc=$?
 peak=$(json_field "$TMP/budget.json" kernel_peak_rss_bytes)
 limit=$(((64 + SLACK_MB) * 1024 * 1024))
 if [ $rc -eq 0 ] && [ -n "$peak" ] && [ "$peak" -le $limit ]; then
-	ok "budget: 256 MiB program under --ram 64M peaked at $((peak / 1048576)) MiB"
+	ok "budget: 96 MiB program under --ram 64M peaked at $((peak / 1048576)) MiB"
 else
 	bad "budget: rc=$rc peak=${peak:-?} bytes > 64M + ${SLACK_MB}M"
 	cat "$TMP/b.err" | head -5

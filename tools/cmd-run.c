@@ -55,12 +55,11 @@ static void forward(int sig)
 
 static int usage(FILE *f)
 {
-	fprintf(f,
-		"usage: tmem run --ram SIZE [--pool-max SIZE] "
-		"[--compressor lz4|zstd|lzo]\n"
-		"                [--stats] [--stats-file FILE] [--fallback] "
-		"-- PROGRAM [ARGS...]\n"
-		"SIZE: bytes or K/M/G (KiB/MiB/GiB), e.g. 512M\n");
+	fprintf(f, "usage: tmem run --ram SIZE [--pool-max SIZE] "
+		   "[--compressor lz4|zstd|lzo]\n"
+		   "                [--stats] [--stats-file FILE] [--fallback] "
+		   "-- PROGRAM [ARGS...]\n"
+		   "SIZE: bytes or K/M/G (KiB/MiB/GiB), e.g. 512M\n");
 	return 2;
 }
 
@@ -160,7 +159,8 @@ static int check_uffd(int fallback)
 			"mode here, where a system call (read, write...) that "
 			"touches compressed memory would fail with EFAULT.\n");
 	else
-		fprintf(stderr, "tmem run: userfaultfd is not available (%s).\n",
+		fprintf(stderr,
+			"tmem run: userfaultfd is not available (%s).\n",
 			strerror(-err));
 	fprintf(stderr,
 		"tmem run: allow it with 'sysctl vm.unprivileged_userfaultfd=1' "
@@ -255,8 +255,15 @@ static void report(pid_t pid, const struct rusage *ru, int stats,
 	fclose(f);
 }
 
-enum { OPT_RAM = 1, OPT_POOL_MAX, OPT_COMP, OPT_STATS, OPT_STATS_FILE,
-       OPT_FALLBACK, OPT_HELP };
+enum {
+	OPT_RAM = 1,
+	OPT_POOL_MAX,
+	OPT_COMP,
+	OPT_STATS,
+	OPT_STATS_FILE,
+	OPT_FALLBACK,
+	OPT_HELP
+};
 
 int cmd_run(int argc, char **argv)
 {
@@ -397,7 +404,8 @@ int cmd_run(int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	while (wait4(child, &status, 0, &ru) < 0) {
 		if (errno != EINTR) {
-			fprintf(stderr, "tmem run: wait: %s\n", strerror(errno));
+			fprintf(stderr, "tmem run: wait: %s\n",
+				strerror(errno));
 			return 1;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +44,18 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 			mib(maxrss));
 	fprintf(f, "tmem:   peak resident     %.1f MiB (sampled by tmem)\n",
 		mib(st->peak_rss_bytes));
-	fprintf(f, "tmem:   pool              %.1f MiB (+%.1f MiB metadata), "
-		   "%" PRIu64 " pages\n",
+	fprintf(f,
+		"tmem:   pool              %.1f MiB (+%.1f MiB metadata), "
+		"%" PRIu64 " pages\n",
 		mib(st->pool_bytes), mib(st->pool_metadata_bytes),
 		st->pool_pages);
-	fprintf(f, "tmem:   pages compressed  %" PRIu64 " (same-filled %" PRIu64
-		   ", refused %" PRIu64 ")\n",
+	fprintf(f,
+		"tmem:   pages compressed  %" PRIu64 " (same-filled %" PRIu64
+		", refused %" PRIu64 ")\n",
 		st->pages_compressed, st->samefill_pages, st->evict_kept);
-	fprintf(f, "tmem:   faults served     %" PRIu64 " (refaults %" PRIu64
-		   ", zero %" PRIu64 ", write-waits %" PRIu64 ")\n",
+	fprintf(f,
+		"tmem:   faults served     %" PRIu64 " (refaults %" PRIu64
+		", zero %" PRIu64 ", write-waits %" PRIu64 ")\n",
 		st->faults, st->refaults, st->zero_faults, st->wp_faults);
 	fprintf(f, "tmem:   compression ratio %.2f\n", ratio(st));
 	fprintf(f, "tmem:   fault service     %.3f s, eviction %.3f s\n",
@@ -66,7 +70,7 @@ void run_stats_json(FILE *f, const struct tmem_run_stats *st,
 {
 	fprintf(f, "{\"pid\": %" PRId64 ", \"compressor\": \"%s\"", st->pid,
 		st->compressor[0] ? st->compressor : "default");
-#define FIELD_(name, unit, desc) \
+#define FIELD_(name, unit, desc)                                               \
 	fprintf(f, ", \"%s\": %" PRIu64, #name, st->name);
 	TMEM_RUN_STATS_FIELDS(FIELD_)
 #undef FIELD_
@@ -117,11 +121,12 @@ int cmd_stat(int argc, char **argv)
 		return 1;
 	}
 	memcpy(&st, live, sizeof(st));
-	munmap((void *)live, sizeof(st));
+	munmap((void *)(uintptr_t)live, sizeof(st));
 	if (st.magic != TMEM_RUN_STATS_MAGIC ||
 	    st.version != TMEM_RUN_STATS_VERSION || st.size != sizeof(st)) {
-		fprintf(stderr, "tmem stat: %s is not a tmem stats page of "
-				"this version\n",
+		fprintf(stderr,
+			"tmem stat: %s is not a tmem stats page of "
+			"this version\n",
 			path);
 		return 1;
 	}

@@ -7,7 +7,7 @@
  * without `tmem run`.
  *
  * usage: fill MIB [PASSES] [SEED] [CHUNK_MIB] [compressible]
- * ("compressible" replaces the quarter of noise pages with text pages.)
+ * ("compressible" keeps only the mostly-zero and small-integer pages.)
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -36,7 +36,7 @@ static void make_page(unsigned char *p, uint64_t page, uint32_t gen)
 		uint64_t r = rng(&s);
 		uint64_t v;
 
-		switch ((page + gen) % (no_noise ? 3 : 4)) {
+		switch ((page + gen) % (no_noise ? 2 : 4)) {
 		case 0: /* mostly zero with a header */
 			v = k < 64 ? r : 0;
 			break;

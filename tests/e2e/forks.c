@@ -23,18 +23,20 @@ static void fill(unsigned char *m, size_t from, size_t to, uint32_t tag)
 {
 	for (size_t i = from; i < to; i++)
 		for (int k = 0; k < PAGE; k += 8) {
-			uint64_t v = (k < 256) ? (i * 2654435761u) ^ tag : k;
+			uint64_t v =
+				(k < 256) ? (i * 2654435761u) ^ tag : (size_t)k;
 
 			memcpy(m + i * PAGE + k, &v, 8);
 		}
 }
 
-static long verify(const unsigned char *m, size_t from, size_t to,
-		   uint32_t tag)
+static long verify(const unsigned char *m, size_t from, size_t to, uint32_t tag)
 {
 	for (size_t i = from; i < to; i++)
 		for (int k = 0; k < PAGE; k += 8) {
-			uint64_t v = (k < 256) ? (i * 2654435761u) ^ tag : k, w;
+			uint64_t v = (k < 256) ? (i * 2654435761u) ^ tag
+					       : (size_t)k,
+				 w;
 
 			memcpy(&w, m + i * PAGE + k, 8);
 			if (v != w)
@@ -85,8 +87,9 @@ int main(int argc, char **argv)
 	}
 	fill(m, n / 2, n, 3);
 	waitpid(pid, &status, 0);
-	printf("fork child: %s\n",
-	       WIFEXITED(status) && !WEXITSTATUS(status) ? "ok" : "Corruption!");
+	printf("fork child: %s\n", WIFEXITED(status) && !WEXITSTATUS(status)
+					   ? "ok"
+					   : "Corruption!");
 	rc |= !(WIFEXITED(status) && !WEXITSTATUS(status));
 	if (verify(m, 0, n / 2, 1) >= 0 || verify(m, n / 2, n, 3) >= 0) {
 		printf("Corruption! in the parent after fork\n");
@@ -101,7 +104,8 @@ int main(int argc, char **argv)
 	}
 	waitpid(pid, &status, 0);
 	printf("fork+exec child: %s\n",
-	       WIFEXITED(status) && !WEXITSTATUS(status) ? "ok" : "Corruption!");
+	       WIFEXITED(status) && !WEXITSTATUS(status) ? "ok"
+							 : "Corruption!");
 	rc |= !(WIFEXITED(status) && !WEXITSTATUS(status));
 
 	status = system("exit 3");

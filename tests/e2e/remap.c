@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 	munmap(hold, PAGE);
 
 	/* a new mapping over freed space starts zeroed */
-	q = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
 	ok &= q != MAP_FAILED && zero(q, len);
 	printf("fresh mmap: %s\n", ok ? "ok" : "Corruption!");
 	munmap(q, len);

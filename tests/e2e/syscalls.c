@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	unlink(path);
-	printf("file round trip: %s\n", memcmp(a, b, len) ? "Corruption!" : "ok");
+	printf("file round trip: %s\n",
+	       memcmp(a, b, len) ? "Corruption!" : "ok");
 
 	if (pipe(pfd))
 		return 2;
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
 	if (read_all(pfd[0], c, len))
 		return 2;
 	waitpid(pid, NULL, 0);
-	printf("pipe round trip: %s\n", memcmp(a, c, len) ? "Corruption!" : "ok");
+	printf("pipe round trip: %s\n",
+	       memcmp(a, c, len) ? "Corruption!" : "ok");
 	return memcmp(a, b, len) || memcmp(a, c, len);
 }

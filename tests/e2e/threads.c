@@ -48,7 +48,7 @@ static void write_page(unsigned char *p, uint64_t *s)
 	uint64_t h;
 
 	for (int k = 8; k < PAGE; k += 8) {
-		uint64_t v = (k & 64) ? rng(s) & 0x0f0f : k;
+		uint64_t v = (k & 64) ? rng(s) & 0x0f0f : (uint64_t)k;
 
 		memcpy(p + k, &v, 8);
 	}
