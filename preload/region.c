@@ -79,7 +79,7 @@ static struct {
 	/* touched bounds per area, in page indexes: the clock's domain */
 	size_t lo[2], hi[2];
 	size_t hand;
-	uint64_t ram, high, low;
+	uint64_t ram, high, low, hard;
 	_Atomic uint64_t rss; /* bytes at the last statm read */
 	_Atomic uint64_t since; /* pages installed since that read */
 	_Atomic int stuck; /* evictor found nothing to evict */
@@ -88,7 +88,7 @@ static struct {
 	struct tmem_run_stats st_local; /* when no shm page could be had */
 	int warned_pool_full, warned_budget;
 	int compacted_since_refusal;
-	uint64_t refusals;
+	uint64_t refusals, last_compact;
 	int top;
 	char compressor[16];
 	uint64_t pool_max;
@@ -200,10 +200,10 @@ static void throttle(void)
 	uint64_t prev, cur;
 	int rounds = 0;
 
-	if (rss_estimate() <= rg.ram || atomic_load(&rg.stuck))
+	if (rss_estimate() <= rg.hard || atomic_load(&rg.stuck))
 		return;
 	prev = read_rss();
-	while (prev > rg.ram && !atomic_load(&rg.stuck) && rounds++ < 50) {
+	while (prev > rg.hard && !atomic_load(&rg.stuck) && rounds++ < 50) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -498,8 +498,11 @@ static void update_pool_stats(void)
 
 	if (tmem_stats_get(rg.pool, &ps))
 		return;
-	if (rg.refusals ||
-	    ps.pool_bytes > ps.compressed_bytes / 2 * 3 + (4u << 20)) {
+	/* Compaction walks every class: a few times a second at most. */
+	if ((rg.refusals ||
+	     ps.pool_bytes > ps.compressed_bytes / 2 * 3 + (4u << 20)) &&
+	    now_ns() - rg.last_compact > 250000000ull) {
+		rg.last_compact = now_ns();
 		tmem_pool_compact(rg.pool, NULL);
 		rg.compacted_since_refusal = rg.refusals > 0;
 		rg.refusals = 0;
@@ -805,6 +808,9 @@ static void set_watermarks(void)
 	uint64_t hyst = rg.ram / 32 > (1u << 20) ? rg.ram / 32 : (1u << 20);
 
 	rg.high = rg.ram - gap;
+	/* faults wait only when the evictor is this far behind (the slack) */
+	rg.hard =
+		rg.ram + (rg.ram / 16 < (4u << 20) ? rg.ram / 16 : (4u << 20));
 	rg.low = rg.high - hyst;
 }
 

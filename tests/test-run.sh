@@ -80,11 +80,11 @@ json_field() {
 # --- same behaviour -------------------------------------------------------
 same fill-random-passes 48M "$(prog fill)" 128 3 7
 same fill-many-chunks 32M "$(prog fill)" 96 2 11 1
-same threads-checksums 48M "$(prog threads)" 96 200000
+same threads-checksums 48M "$(prog threads)" 64 100000
 same fork-and-exec 48M "$(prog forks)" 96
 same syscalls-on-evicted 40M "$(prog syscalls)" 48 "$TMP"
 same realloc-mremap 32M "$(prog remap)" 96
-same perl-interpreter 32M perl "$SRC/build.pl" 300000
+same perl-interpreter 48M perl "$SRC/build.pl" 200000
 if command -v python3 >/dev/null 2>&1; then
 	same python-interpreter 48M python3 "$SRC/build.py" 200000
 fi
