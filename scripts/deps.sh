@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(gcc libc6-dev meson ninja-build pkg-config
-      liblz4-dev libzstd-dev liblzo2-dev libxxhash-dev zstd perl python3)
+      liblz4-dev libzstd-dev liblzo2-dev libxxhash-dev libmimalloc-dev
+      zstd perl python3)
 if [ "${1:-}" = "--test" ]; then
 	pkgs+=(valgrind clang-format)
 fi

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-run.h"
 
 struct command {
 	const char *name;
@@ -21,6 +22,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "run", cmd_run,
+	  "run a program with a RAM budget, cold pages compressed" },
+	{ "stat", cmd_stat, "live counters of a process under 'tmem run'" },
 	{ "estimate", cmd_estimate,
 	  "what tmem would save on a process's memory or a page file" },
 	{ "bench", cmd_bench,
@@ -68,8 +72,9 @@ int main(int argc, char *argv[])
 	const struct command *cmd;
 
 	if (argc < 2) {
-		fprintf(stderr, "tmem: needs a command (estimate, bench)\n"
-				"Try 'tmem --help'.\n");
+		fprintf(stderr,
+			"tmem: needs a command (run, stat, estimate, bench)\n"
+			"Try 'tmem --help'.\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

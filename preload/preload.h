@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload.h - what the files of libtmem-preload.so share.  See README.md
+ * for the rules every file here follows (no malloc, no stdio in the
+ * fault path, the handler thread or before main).
+ */
+#ifndef TMEM_PRELOAD_H
+#define TMEM_PRELOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "run-stats.h"
+
+/*
+ * Set in tmem's own threads (fault handler, evictor) and around the
+ * shim's own work: the malloc family then uses glibc's allocator and
+ * mmap passes straight to the kernel, so tmem never touches managed
+ * memory it might have to fault in itself.
+ */
+extern __thread int rg_internal __attribute__((tls_model("initial-exec")));
+
+/* Settings parsed from TMEM_RUN_* once, in the constructor. */
+struct rg_config {
+	uint64_t ram; /* budget, bytes */
+	uint64_t pool_max; /* pool limit, bytes */
+	uint64_t region; /* virtual size reserved, bytes */
+	char compressor[16];
+	int top; /* this is the process `tmem run` started */
+};
+
+/* Raw system calls: never interposed, never allocate. */
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int sys_munmap(void *addr, size_t len);
+int sys_madvise(void *addr, size_t len, int advice);
+int sys_mprotect(void *addr, size_t len, int prot);
+
+/* region.c: the managed region, its fault handler and evictor. */
+int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
+	    void **carve, size_t *carve_len);
+int rg_contains(const void *addr, size_t len);
+void rg_discard(void *addr, size_t len);
+void rg_protect(void *addr, size_t len, int prot);
+int rg_move(void *dst, void *src, size_t len);
+void rg_atfork_prepare(void);
+void rg_atfork_parent(void);
+int rg_atfork_child(void);
+void rg_exit(void);
+
+/* carve.c: first-fit range allocator for anonymous mmap in the region. */
+void carve_init(void *base, size_t len);
+void *carve_alloc(size_t len);
+void carve_free(void *addr, size_t len);
+int carve_resize(void *addr, size_t old_len, size_t new_len);
+void carve_lock(void);
+void carve_unlock(void);
+
+#endif /* TMEM_PRELOAD_H */

@@ -1,0 +1,991 @@
+// SPDX-License-Identifier: MIT
+/*
+ * region.c - the managed region: one big reserved range of anonymous
+ * memory, registered with userfaultfd, in which the program's heap and
+ * anonymous mappings live.  A handler thread serves its missing faults
+ * (from the compressed pool, or with zeroes); an evictor thread keeps the
+ * process's resident set under the budget by compressing cold pages into
+ * the pool and dropping them.
+ *
+ * Per-page state (one byte per page, in a NORESERVE table): ZERO (not
+ * populated, nothing stored), RES (present), POOL (dropped, stored in the
+ * pool), EVICT (present, write-protected, being stored), plus REF (faulted
+ * back from the pool since the clock hand passed: hot), NOACC (PROT_NONE,
+ * never read it) and PIN (could not be dropped, e.g. mlocked).
+ *
+ * Eviction without races (write-protect, store, drop): a batch of victims
+ * is write-protected, so a concurrent writer blocks in a WP fault while a
+ * reader goes on; each page is stored from its place in the region; then,
+ * under the state lock, the stored pages are marked POOL and dropped with
+ * MADV_DONTNEED; last the range is unprotected, which wakes the writers,
+ * whose retried access is now a missing fault served from the pool.  A
+ * write can never land between the store and the drop.  UFFDIO_MOVE was
+ * not used: it fails (EBUSY) on pages shared with a forked child.
+ *
+ * Faulting a page back flushes it from the pool (no clean copy is kept):
+ * memory is counted once, and a discarded page can never come back stale.
+ *
+ * Lock order: rg.batch (a whole eviction batch, or a program's discard/
+ * protect call) -> rg.lock (page states, pool calls, the uffd ioctls that
+ * change presence) -> rg.tmu (wakeups only).  Nobody touches managed
+ * memory while holding rg.lock, so the handler can always make progress.
+ * The fault handler takes only rg.lock; it never waits for a batch except
+ * through the bounded budget throttle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "preload.h"
+#include "uffd.h"
+
+#define PS_ZERO 0
+#define PS_RES 1
+#define PS_POOL 2
+#define PS_EVICT 3
+#define PS_MASK 3
+#define PS_REF 0x04
+#define PS_NOACC 0x08
+#define PS_PIN 0x10
+
+#define RG_BATCH 256 /* pages per eviction step: 64-512 amortize the ioctls */
+#define RG_SCAN_MAX (64 * RG_BATCH) /* clock steps per batch at most */
+#define RG_DISCARD_CHUNK 512 /* pages per lock hold when discarding */
+#define RG_POOL_OID 0
+#define RG_ALIGN (64ul << 20) /* mimalloc arenas want segment alignment */
+#define RG_MAX_PAGES (1ull << 32) /* pool page index is 32 bits */
+_Static_assert(RG_BATCH >= 64 && RG_BATCH <= 512, "batch size");
+
+static struct {
+	char *base; /* region start, RG_ALIGN aligned */
+	size_t npages;
+	size_t arena_pages; /* [0, arena_pages): mimalloc; rest: mmap carve */
+	uint8_t *state;
+	int uffd;
+	struct tmem_pool *pool;
+	pthread_mutex_t lock, batch, tmu;
+	pthread_cond_t kick, progress;
+	int kicked;
+	/* touched bounds per area, in page indexes: the clock's domain */
+	size_t lo[2], hi[2];
+	size_t hand;
+	uint64_t ram, high, low, hard;
+	_Atomic uint64_t rss; /* bytes at the last statm read */
+	_Atomic uint64_t since; /* pages installed since that read */
+	_Atomic int stuck; /* evictor found nothing to evict */
+	int statm_fd, stats_fd;
+	struct tmem_run_stats *st;
+	struct tmem_run_stats st_local; /* when no shm page could be had */
+	int warned_pool_full, warned_budget;
+	int compacted_since_refusal;
+	uint64_t refusals, last_compact;
+	int top;
+	char compressor[16];
+	uint64_t pool_max;
+} rg;
+
+static unsigned char staging[TM_PAGE_SIZE] __attribute__((aligned(4096)));
+static const unsigned char zero_page[TM_PAGE_SIZE]
+	__attribute__((aligned(4096)));
+
+#define STAT_ADD(f, n)                                                         \
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&rg.st->f, (n),          \
+				  memory_order_relaxed)
+#define STAT_SET(f, v)                                                         \
+	atomic_store_explicit((_Atomic uint64_t *)&rg.st->f, (v),              \
+			      memory_order_relaxed)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static char *page_addr(size_t i)
+{
+	return rg.base + (i << TM_PAGE_SHIFT);
+}
+
+static size_t page_index(const void *addr)
+{
+	return (size_t)((const char *)addr - rg.base) >> TM_PAGE_SHIFT;
+}
+
+int rg_contains(const void *addr, size_t len)
+{
+	const char *a = addr;
+
+	return rg.base && a >= rg.base &&
+	       a + len <= rg.base + (rg.npages << TM_PAGE_SHIFT);
+}
+
+static void touch_bounds(size_t i)
+{
+	int area = i >= rg.arena_pages;
+
+	if (rg.hi[area] == rg.lo[area]) {
+		rg.lo[area] = i;
+		rg.hi[area] = i + 1;
+	} else if (i < rg.lo[area]) {
+		rg.lo[area] = i;
+	} else if (i >= rg.hi[area]) {
+		rg.hi[area] = i + 1;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Budget                                                              */
+/* ------------------------------------------------------------------ */
+
+static uint64_t read_rss(void)
+{
+	char buf[128];
+	ssize_t n = pread(rg.statm_fd, buf, sizeof(buf) - 1, 0);
+	uint64_t res = 0;
+	char *p = buf;
+
+	if (n <= 0)
+		return atomic_load(&rg.rss);
+	buf[n] = 0;
+	while (*p && *p != ' ')
+		p++;
+	while (*p == ' ')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		res = res * 10 + (uint64_t)(*p++ - '0');
+	res <<= TM_PAGE_SHIFT;
+	atomic_store(&rg.rss, res);
+	atomic_store(&rg.since, 0);
+	STAT_SET(rss_bytes, res);
+	if (res > rg.st->peak_rss_bytes)
+		STAT_SET(peak_rss_bytes, res);
+	return res;
+}
+
+static uint64_t rss_estimate(void)
+{
+	return atomic_load_explicit(&rg.rss, memory_order_relaxed) +
+	       (atomic_load_explicit(&rg.since, memory_order_relaxed)
+		<< TM_PAGE_SHIFT);
+}
+
+static void kick_evictor(void)
+{
+	pthread_mutex_lock(&rg.tmu);
+	rg.kicked = 1;
+	pthread_cond_signal(&rg.kick);
+	pthread_mutex_unlock(&rg.tmu);
+}
+
+/*
+ * Hold the faulting program above the budget while the evictor makes
+ * progress.  Bounded: as soon as a batch does not lower the resident set
+ * (nothing evictable, pool full) the program goes on and memory grows;
+ * tmem never blocks it for good.
+ */
+static void throttle(void)
+{
+	uint64_t prev, cur;
+	int rounds = 0;
+
+	if (rss_estimate() <= rg.hard || atomic_load(&rg.stuck))
+		return;
+	prev = read_rss();
+	while (prev > rg.hard && !atomic_load(&rg.stuck) && rounds++ < 50) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 5000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&rg.tmu);
+		rg.kicked = 1;
+		pthread_cond_signal(&rg.kick);
+		pthread_cond_timedwait(&rg.progress, &rg.tmu, &ts);
+		pthread_mutex_unlock(&rg.tmu);
+		cur = read_rss();
+		if (cur >= prev)
+			break;
+		prev = cur;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault service                                                       */
+/* ------------------------------------------------------------------ */
+
+static void serve(uint64_t addr, uint64_t flags)
+{
+	char *page = (char *)(uintptr_t)(addr & ~(uint64_t)(TM_PAGE_SIZE - 1));
+	uint64_t t0 = now_ns();
+	size_t i;
+	uint8_t s;
+	int err;
+
+	if (!rg_contains(page, TM_PAGE_SIZE)) {
+		tm_log("tmem: fault outside the region at %p\n", (void *)page);
+		uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+		return;
+	}
+	i = page_index(page);
+	if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+		pthread_mutex_lock(&rg.lock);
+		/* An evicting page is unprotected by the evictor at the end
+		 * of its batch, which wakes this writer; anything else is a
+		 * stray protection: lift it now. */
+		if ((rg.state[i] & PS_MASK) != PS_EVICT)
+			uffd_wp(rg.uffd, page, TM_PAGE_SIZE, 0);
+		pthread_mutex_unlock(&rg.lock);
+		STAT_ADD(wp_faults, 1);
+		return;
+	}
+	throttle();
+	pthread_mutex_lock(&rg.lock);
+	s = rg.state[i];
+	if ((s & PS_MASK) == PS_POOL) {
+		err = tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i, staging);
+		if (err) {
+			/* The pool lost a page it accepted: nothing correct
+			 * can be given to the program. */
+			tm_log("tmem: fatal: page %p could not be read back "
+			       "from the pool (%d)\n",
+			       (void *)page, err);
+			abort();
+		}
+		err = uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE);
+		if (err && err != -EEXIST) {
+			tm_log("tmem: fatal: UFFDIO_COPY at %p failed (%d)\n",
+			       (void *)page, err);
+			abort();
+		}
+		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+		rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES | PS_REF);
+		atomic_fetch_add(&rg.since, 1);
+		STAT_ADD(refaults, 1);
+		STAT_ADD(pool_pages, (uint64_t)-1);
+		STAT_ADD(region_resident_pages, 1);
+	} else {
+		if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
+			err = uffd_copy(rg.uffd, page, zero_page, TM_PAGE_SIZE);
+		else
+			err = uffd_zeropage(rg.uffd, page, TM_PAGE_SIZE);
+		if (err == -EEXIST)
+			uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+		else if (err)
+			tm_log("tmem: cannot map a zero page at %p (%d)\n",
+			       (void *)page, err),
+				uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+		if ((s & PS_MASK) == PS_ZERO) {
+			rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES);
+			touch_bounds(i);
+			STAT_ADD(region_resident_pages, 1);
+		}
+		if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
+			atomic_fetch_add(&rg.since, 1);
+		STAT_ADD(zero_faults, 1);
+	}
+	pthread_mutex_unlock(&rg.lock);
+	STAT_ADD(faults, 1);
+	STAT_ADD(fault_ns, now_ns() - t0);
+	if (rss_estimate() > rg.high)
+		kick_evictor();
+}
+
+static void *handler_main(void *arg)
+{
+	struct uffd_msg msg[32];
+
+	(void)arg;
+	rg_internal = 1;
+	for (;;) {
+		ssize_t n = read(rg.uffd, msg, sizeof(msg));
+
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			tm_log("tmem: fault handler stopped: userfaultfd read "
+			       "failed (%d)\n",
+			       errno);
+			return NULL;
+		}
+		for (size_t k = 0; k < (size_t)n / sizeof(msg[0]); k++)
+			if (msg[k].event == UFFD_EVENT_PAGEFAULT)
+				serve(msg[k].arg.pagefault.address,
+				      msg[k].arg.pagefault.flags);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Eviction                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The next page index of the clock's domain: the touched part of the
+ * arena, then the touched part of the mmap area (always above it).
+ */
+static size_t clock_next(size_t i)
+{
+	i++;
+	for (int a = 0; a < 2; a++) {
+		if (rg.lo[a] == rg.hi[a])
+			continue;
+		if (i < rg.lo[a])
+			return rg.lo[a];
+		if (i < rg.hi[a])
+			return i;
+	}
+	return rg.lo[0] < rg.hi[0] ? rg.lo[0] : rg.lo[1];
+}
+
+static size_t pick_victims(size_t *v)
+{
+	size_t n = 0, scanned = 0;
+	size_t i = rg.hand;
+
+	if (rg.lo[0] == rg.hi[0] && rg.lo[1] == rg.hi[1])
+		return 0;
+	if (!(i >= rg.lo[0] && i < rg.hi[0]) &&
+	    !(i >= rg.lo[1] && i < rg.hi[1]))
+		i = clock_next(i - 1);
+	while (n < RG_BATCH && scanned++ < RG_SCAN_MAX) {
+		uint8_t s = rg.state[i];
+
+		if ((s & PS_MASK) == PS_RES && !(s & (PS_NOACC | PS_PIN))) {
+			if (s & PS_REF)
+				rg.state[i] = s & (uint8_t)~PS_REF;
+			else {
+				rg.state[i] =
+					(uint8_t)((s & ~PS_MASK) | PS_EVICT);
+				v[n++] = i;
+			}
+		}
+		i = clock_next(i);
+	}
+	rg.hand = i;
+	return n;
+}
+
+/* Apply @fn to each run of consecutive indexes in sorted-by-run @v. */
+static void for_runs(const size_t *v, const uint8_t *sel, size_t n, int want,
+		     void (*fn)(size_t first, size_t count))
+{
+	size_t k = 0;
+
+	while (k < n) {
+		size_t first, count = 1;
+
+		if (sel && sel[k] != want) {
+			k++;
+			continue;
+		}
+		first = v[k];
+		while (k + count < n && v[k + count] == first + count &&
+		       (!sel || sel[k + count] == want))
+			count++;
+		fn(first, count);
+		k += count;
+	}
+}
+
+static void run_protect(size_t first, size_t count)
+{
+	uffd_wp(rg.uffd, page_addr(first), count << TM_PAGE_SHIFT, 1);
+}
+
+static void run_unprotect(size_t first, size_t count)
+{
+	uffd_wp(rg.uffd, page_addr(first), count << TM_PAGE_SHIFT, 0);
+}
+
+static void run_drop(size_t first, size_t count)
+{
+	if (!sys_madvise(page_addr(first), count << TM_PAGE_SHIFT,
+			 MADV_DONTNEED)) {
+		for (size_t i = first; i < first + count; i++)
+			rg.state[i] =
+				(uint8_t)((rg.state[i] & ~PS_MASK & ~PS_REF) |
+					  PS_POOL);
+		STAT_ADD(pool_pages, count);
+		STAT_ADD(region_resident_pages, (uint64_t)0 - count);
+		return;
+	}
+	/* Cannot be dropped (mlocked): keep it resident and never retry. */
+	for (size_t i = first; i < first + count; i++) {
+		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+		rg.state[i] =
+			(uint8_t)((rg.state[i] & ~PS_MASK) | PS_RES | PS_PIN);
+	}
+}
+
+static void pool_refused(int err)
+{
+	rg.refusals++;
+	/* Flushed refaults leave zspages sparse: compact before giving up. */
+	if (!rg.compacted_since_refusal || rg.warned_pool_full)
+		return;
+	rg.warned_pool_full = 1;
+	STAT_SET(budget_exceeded, 1);
+	tm_log("tmem: the compressed pool cannot take more pages (%s); "
+	       "keeping them resident: memory may grow past --ram\n",
+	       err == -ENOSPC ? "pool limit --pool-max reached"
+			      : "out of memory");
+}
+
+/* One batch: returns the number of pages dropped from the region. */
+static size_t evict_batch(void)
+{
+	static size_t v[RG_BATCH];
+	static uint8_t ok[RG_BATCH];
+	size_t n, dropped = 0;
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&rg.batch);
+	pthread_mutex_lock(&rg.lock);
+	n = pick_victims(v);
+	pthread_mutex_unlock(&rg.lock);
+	if (!n)
+		goto out_batch;
+	for_runs(v, NULL, n, 0, run_protect);
+	for (size_t k = 0; k < n; k++) {
+		int err = tmem_put_page(rg.pool, RG_POOL_OID, (uint32_t)v[k],
+					page_addr(v[k]));
+
+		ok[k] = !err;
+		if (err) {
+			pool_refused(err);
+			STAT_ADD(evict_kept, 1);
+		}
+	}
+	pthread_mutex_lock(&rg.lock);
+	for_runs(v, ok, n, 1, run_drop);
+	for (size_t k = 0; k < n; k++) {
+		uint8_t s = rg.state[v[k]];
+
+		if ((s & PS_MASK) == PS_EVICT)
+			rg.state[v[k]] = (uint8_t)((s & ~PS_MASK) | PS_RES);
+		else if ((s & PS_MASK) == PS_POOL)
+			dropped++;
+	}
+	pthread_mutex_unlock(&rg.lock);
+	/* Unprotect last: it wakes writers, which now refault from the pool. */
+	for_runs(v, NULL, n, 0, run_unprotect);
+	STAT_ADD(pages_compressed, dropped);
+	STAT_ADD(evict_batches, 1);
+out_batch:
+	pthread_mutex_unlock(&rg.batch);
+	STAT_ADD(evict_ns, now_ns() - t0);
+	return dropped;
+}
+
+static void update_pool_stats(void)
+{
+	struct tmem_stats ps = { .size = sizeof(ps) };
+	size_t meta = 0;
+
+	if (tmem_stats_get(rg.pool, &ps))
+		return;
+	/* Compaction walks every class: a few times a second at most. */
+	if ((rg.refusals ||
+	     ps.pool_bytes > ps.compressed_bytes / 2 * 3 + (4u << 20)) &&
+	    now_ns() - rg.last_compact > 250000000ull) {
+		rg.last_compact = now_ns();
+		tmem_pool_compact(rg.pool, NULL);
+		rg.compacted_since_refusal = rg.refusals > 0;
+		rg.refusals = 0;
+		if (tmem_stats_get(rg.pool, &ps))
+			return;
+	}
+	STAT_SET(pool_bytes, ps.pool_bytes);
+	STAT_SET(pool_metadata_bytes, ps.metadata_bytes);
+	STAT_SET(compressed_bytes, ps.compressed_bytes);
+	STAT_SET(samefill_pages, ps.samefill_puts);
+	for (int a = 0; a < 2; a++)
+		meta += rg.hi[a] - rg.lo[a];
+	STAT_SET(shim_metadata_bytes,
+		 (meta + TM_PAGE_SIZE - 1) & ~(TM_PAGE_SIZE - 1));
+}
+
+static void *evictor_main(void *arg)
+{
+	(void)arg;
+	rg_internal = 1;
+	for (;;) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&rg.tmu);
+		if (!rg.kicked)
+			pthread_cond_timedwait(&rg.kick, &rg.tmu, &ts);
+		rg.kicked = 0;
+		pthread_mutex_unlock(&rg.tmu);
+
+		update_pool_stats();
+		if (read_rss() <= rg.high)
+			continue;
+		while (read_rss() > rg.low) {
+			size_t got = evict_batch();
+
+			if (rg.refusals)
+				update_pool_stats();
+
+			pthread_mutex_lock(&rg.tmu);
+			pthread_cond_broadcast(&rg.progress);
+			pthread_mutex_unlock(&rg.tmu);
+			if (!got) {
+				if (!rg.warned_budget && !rg.warned_pool_full) {
+					rg.warned_budget = 1;
+					tm_log("tmem: cannot hold the budget: "
+					       "the rest of the resident "
+					       "memory is not evictable\n");
+				}
+				STAT_SET(budget_exceeded, 1);
+				atomic_store(&rg.stuck, 1);
+				/* Retrying at once would only write-protect
+				 * and refuse the same pages again. */
+				usleep(rg.warned_pool_full ? 500000 : 100000);
+				break;
+			}
+			atomic_store(&rg.stuck, 0);
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Program calls: discard, protect, move                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Freed memory: it reads back as zeroes and its pool copies are dropped,
+ * never restored.  Chunked, so the fault handler is never held long.
+ */
+void rg_discard(void *addr, size_t len)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+
+	pthread_mutex_lock(&rg.batch);
+	while (first < end) {
+		size_t stop = first + RG_DISCARD_CHUNK < end
+				      ? first + RG_DISCARD_CHUNK
+				      : end;
+		uint64_t res = 0, pool = 0;
+
+		pthread_mutex_lock(&rg.lock);
+		for (size_t i = first; i < stop; i++) {
+			uint8_t s = rg.state[i];
+
+			if ((s & PS_MASK) == PS_POOL) {
+				tmem_flush_page(rg.pool, RG_POOL_OID,
+						(uint32_t)i);
+				pool++;
+			} else if ((s & PS_MASK) == PS_RES) {
+				res++;
+			}
+			rg.state[i] = s & PS_NOACC;
+		}
+		sys_madvise(page_addr(first), (stop - first) << TM_PAGE_SHIFT,
+			    MADV_DONTNEED);
+		pthread_mutex_unlock(&rg.lock);
+		STAT_ADD(discarded_pages, res + pool);
+		STAT_ADD(pool_pages, (uint64_t)0 - pool);
+		STAT_ADD(region_resident_pages, (uint64_t)0 - res);
+		first = stop;
+	}
+	pthread_mutex_unlock(&rg.batch);
+}
+
+/* mprotect inside the region: PROT_NONE pages must never be read. */
+void rg_protect(void *addr, size_t len, int prot)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+
+	pthread_mutex_lock(&rg.batch);
+	pthread_mutex_lock(&rg.lock);
+	for (size_t i = first; i < end; i++) {
+		if (prot == PROT_NONE)
+			rg.state[i] |= PS_NOACC;
+		else
+			rg.state[i] &= (uint8_t)~PS_NOACC;
+	}
+	pthread_mutex_unlock(&rg.lock);
+	pthread_mutex_unlock(&rg.batch);
+}
+
+/*
+ * Move the contents of [src, src+len) to [dst, dst+len), both in the
+ * region, dst not populated (freshly carved).  Resident pages are copied
+ * in with UFFDIO_COPY, pooled pages are re-keyed in the pool, then src is
+ * discarded.  Used by mremap; costs a copy per resident page.
+ */
+int rg_move(void *dst, void *src, size_t len)
+{
+	size_t s0 = page_index(src), d0 = page_index(dst);
+	size_t n = len >> TM_PAGE_SHIFT;
+	int err = 0;
+
+	pthread_mutex_lock(&rg.batch);
+	for (size_t k = 0; k < n && !err; k++) {
+		uint8_t s;
+
+		pthread_mutex_lock(&rg.lock);
+		s = rg.state[s0 + k];
+		switch (s & PS_MASK) {
+		case PS_RES:
+			err = uffd_copy(rg.uffd, page_addr(d0 + k),
+					page_addr(s0 + k), TM_PAGE_SIZE);
+			if (err == -EEXIST)
+				err = 0;
+			rg.state[d0 + k] = PS_RES;
+			touch_bounds(d0 + k);
+			STAT_ADD(region_resident_pages, 1);
+			break;
+		case PS_POOL:
+			err = tmem_get_page(rg.pool, RG_POOL_OID,
+					    (uint32_t)(s0 + k), staging);
+			if (!err)
+				err = tmem_put_page(rg.pool, RG_POOL_OID,
+						    (uint32_t)(d0 + k),
+						    staging);
+			if (!err) {
+				rg.state[d0 + k] = PS_POOL;
+				touch_bounds(d0 + k);
+				STAT_ADD(pool_pages, 1);
+			} else {
+				/* Pool full: bring the copy in resident. */
+				err = uffd_copy(rg.uffd, page_addr(d0 + k),
+						staging, TM_PAGE_SIZE);
+				rg.state[d0 + k] = PS_RES;
+				touch_bounds(d0 + k);
+				STAT_ADD(region_resident_pages, 1);
+			}
+			break;
+		default:
+			break;
+		}
+		pthread_mutex_unlock(&rg.lock);
+	}
+	pthread_mutex_unlock(&rg.batch);
+	if (!err)
+		rg_discard(src, len);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup, stats page, fork                                             */
+/* ------------------------------------------------------------------ */
+
+static void stats_path(char *buf, size_t len, pid_t pid)
+{
+	/* no snprintf in a fork child: build "/dev/shm/tmem-<pid>" by hand */
+	const char *pre = TMEM_RUN_STATS_DIR "/" TMEM_RUN_STATS_PREFIX;
+	char digits[24];
+	size_t n = 0, k = 0;
+
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid && n < sizeof(digits));
+	while (*pre && k + 1 < len)
+		buf[k++] = *pre++;
+	while (n && k + 1 < len)
+		buf[k++] = digits[--n];
+	buf[k] = 0;
+}
+
+static void stats_open(void)
+{
+	char path[64];
+	void *p;
+	int fd;
+
+	rg.st = &rg.st_local;
+	stats_path(path, sizeof(path), getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		goto fill;
+	if (ftruncate(fd, TM_PAGE_SIZE))
+		goto close_fd;
+	p = sys_mmap(NULL, TM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		     0);
+	if (p == MAP_FAILED)
+		goto close_fd;
+	rg.st = p;
+	rg.stats_fd = fd;
+	goto fill;
+close_fd:
+	close(fd);
+	unlink(path);
+fill:
+	memset(rg.st, 0, sizeof(*rg.st));
+	rg.st->version = TMEM_RUN_STATS_VERSION;
+	rg.st->size = sizeof(*rg.st);
+	rg.st->pid = getpid();
+	memcpy(rg.st->compressor, rg.compressor, sizeof(rg.st->compressor));
+	rg.st->ram_bytes = rg.ram;
+	rg.st->pool_max_bytes = rg.pool_max;
+	atomic_thread_fence(memory_order_release);
+	rg.st->magic = TMEM_RUN_STATS_MAGIC;
+}
+
+/*
+ * Run the pool's paths once, so every lazily bound function they call
+ * (liblz4 is not linked -z now) is resolved before the handler threads
+ * depend on it: a symbol lookup could otherwise read managed memory.
+ */
+static void warm_up(void)
+{
+	struct tmem_stats ps = { .size = sizeof(ps) };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (size_t k = 0; k < TM_PAGE_SIZE; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		staging[k] = (unsigned char)(k < 2048 ? k % 7 : x);
+	}
+	for (int round = 0; round < 2; round++) {
+		if (!tmem_put_page(rg.pool, RG_POOL_OID + 1, 0, staging))
+			tmem_get_page(rg.pool, RG_POOL_OID + 1, 0, staging);
+		tmem_flush_page(rg.pool, RG_POOL_OID + 1, 0);
+		memset(staging, 0, sizeof(staging));
+	}
+	tmem_stats_get(rg.pool, &ps);
+}
+
+static int start_thread(void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	/* tmem's threads take no signals: a program handler running on
+	 * them could touch managed memory and wait on itself. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&t, &attr, fn, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+static void init_sync(void)
+{
+	pthread_mutex_init(&rg.lock, NULL);
+	pthread_mutex_init(&rg.batch, NULL);
+	pthread_mutex_init(&rg.tmu, NULL);
+	pthread_cond_init(&rg.kick, NULL);
+	pthread_cond_init(&rg.progress, NULL);
+	rg.kicked = 0;
+}
+
+static void set_watermarks(void)
+{
+	uint64_t gap = rg.ram / 16 > (2u << 20) ? rg.ram / 16 : (2u << 20);
+	uint64_t hyst = rg.ram / 32 > (1u << 20) ? rg.ram / 32 : (1u << 20);
+
+	rg.high = rg.ram - gap;
+	/* faults wait only when the evictor is this far behind (the slack) */
+	rg.hard =
+		rg.ram + (rg.ram / 16 < (4u << 20) ? rg.ram / 16 : (4u << 20));
+	rg.low = rg.high - hyst;
+}
+
+int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
+	    void **carve, size_t *carve_len)
+{
+	struct tmem_pool_params pp;
+	size_t len = (size_t)cfg->region, table;
+	enum uffd_how how;
+	char *raw;
+	int err;
+
+	if (len >> TM_PAGE_SHIFT > RG_MAX_PAGES)
+		len = (size_t)(RG_MAX_PAGES << TM_PAGE_SHIFT);
+	len &= ~(RG_ALIGN - 1);
+	rg.ram = cfg->ram;
+	rg.pool_max = cfg->pool_max;
+	rg.top = cfg->top;
+	memcpy(rg.compressor, cfg->compressor, sizeof(rg.compressor));
+	set_watermarks();
+	init_sync();
+
+	err = uffd_open(&rg.uffd, &how);
+	if (err)
+		return err;
+	raw = sys_mmap(NULL, len + RG_ALIGN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		err = -errno;
+		goto close_uffd;
+	}
+	rg.base = (char *)(((uintptr_t)raw + RG_ALIGN - 1) & ~(RG_ALIGN - 1));
+	rg.npages = len >> TM_PAGE_SHIFT;
+	rg.arena_pages = rg.npages / 2;
+	table = (rg.npages + TM_PAGE_SIZE - 1) & ~(TM_PAGE_SIZE - 1);
+	rg.state = sys_mmap(NULL, table, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (rg.state == MAP_FAILED) {
+		err = -errno;
+		goto unmap_region;
+	}
+	/* THP would make one fault populate 2 MiB behind our back. */
+	sys_madvise(rg.base, len, MADV_NOHUGEPAGE);
+	err = uffd_register(rg.uffd, rg.base, len);
+	if (err)
+		goto unmap_table;
+
+	tmem_params_init(&pp);
+	pp.pool_max = cfg->pool_max;
+	if (cfg->compressor[0]) {
+		err = tmem_params_set(&pp, "compressor", cfg->compressor);
+		if (err)
+			goto unmap_table;
+	}
+	err = tmem_pool_create(&pp, &rg.pool);
+	if (err)
+		goto unmap_table;
+	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (rg.statm_fd < 0) {
+		err = -errno;
+		goto destroy_pool;
+	}
+	stats_open();
+	read_rss();
+	warm_up();
+	err = start_thread(handler_main);
+	if (!err)
+		err = start_thread(evictor_main);
+	if (err)
+		goto destroy_pool; /* a started handler thread is harmless */
+	*arena = rg.base;
+	*arena_len = rg.arena_pages << TM_PAGE_SHIFT;
+	*carve = page_addr(rg.arena_pages);
+	*carve_len = (rg.npages - rg.arena_pages) << TM_PAGE_SHIFT;
+	return 0;
+
+destroy_pool:
+	tmem_pool_destroy(rg.pool);
+	rg.pool = NULL;
+unmap_table:
+	sys_munmap(rg.state, table);
+unmap_region:
+	sys_munmap(raw, len + RG_ALIGN);
+	rg.base = NULL;
+close_uffd:
+	close(rg.uffd);
+	return err;
+}
+
+/*
+ * Fork: no half-done batch may be copied (write-protected pages, pages
+ * marked EVICT) and no pool call may be in flight, so prepare takes the
+ * batch and state locks; the child, which lost the userfaultfd
+ * registration, gets its own descriptor and threads over its own copy of
+ * the pool.
+ */
+void rg_atfork_prepare(void)
+{
+	if (!rg.base)
+		return;
+	pthread_mutex_lock(&rg.batch);
+	pthread_mutex_lock(&rg.lock);
+}
+
+void rg_atfork_parent(void)
+{
+	if (!rg.base)
+		return;
+	pthread_mutex_unlock(&rg.lock);
+	pthread_mutex_unlock(&rg.batch);
+}
+
+/* Without a handler the child would read dropped pages as zeroes. */
+static void restore_all(void)
+{
+	for (size_t a = 0; a < 2; a++)
+		for (size_t i = rg.lo[a]; i < rg.hi[a]; i++)
+			if ((rg.state[i] & PS_MASK) == PS_POOL &&
+			    !(rg.state[i] & PS_NOACC) &&
+			    !tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i,
+					   page_addr(i)))
+				rg.state[i] = PS_RES | PS_PIN;
+}
+
+int rg_atfork_child(void)
+{
+	size_t len = rg.npages << TM_PAGE_SHIFT;
+	uint64_t resident, pooled;
+	enum uffd_how how;
+	int fd, err;
+
+	if (!rg.base)
+		return 0;
+	init_sync();
+	close(rg.uffd);
+	close(rg.statm_fd);
+	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	resident = rg.st->region_resident_pages;
+	pooled = rg.st->pool_pages;
+	if (rg.stats_fd > 0) {
+		sys_munmap(rg.st, TM_PAGE_SIZE);
+		close(rg.stats_fd);
+		rg.stats_fd = 0;
+	}
+	rg.top = 0;
+	stats_open();
+	rg.st->region_resident_pages = resident;
+	rg.st->pool_pages = pooled;
+	atomic_store(&rg.stuck, 0);
+	err = uffd_open(&fd, &how);
+	if (!err) {
+		rg.uffd = fd;
+		err = uffd_register(fd, rg.base, len);
+	}
+	if (!err)
+		err = start_thread(handler_main);
+	if (!err)
+		err = start_thread(evictor_main);
+	if (err) {
+		tm_log("tmem: forked child cannot manage memory (%d): "
+		       "bringing all its pages back in\n",
+		       err);
+		restore_all();
+		rg.base = NULL;
+	}
+	return err;
+}
+
+/* The program exits: remove the stats page unless `tmem run` reads it. */
+void rg_exit(void)
+{
+	char path[64];
+
+	if (!rg.base || rg.top || rg.stats_fd <= 0)
+		return;
+	stats_path(path, sizeof(path), getpid());
+	unlink(path);
+}

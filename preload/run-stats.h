@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run-stats.h - the live counters a process managed by `tmem run` keeps
+ * in /dev/shm/tmem-<pid> (mode 0600), read by `tmem stat PID` and by
+ * `tmem run --stats` after the program ends.
+ *
+ * The page is written by the shim with relaxed atomic stores and read by
+ * other processes without a lock: each field is exact on its own, the set
+ * is not one snapshot.  @version changes when fields are reordered; new
+ * fields go at the end.  X(name, unit, description)
+ */
+#ifndef TMEM_RUN_STATS_H
+#define TMEM_RUN_STATS_H
+
+#include <stdint.h>
+
+#define TMEM_RUN_STATS_MAGIC 0x746d656d72756e31ull /* "tmemrun1" */
+#define TMEM_RUN_STATS_VERSION 1
+#define TMEM_RUN_STATS_DIR "/dev/shm"
+#define TMEM_RUN_STATS_PREFIX "tmem-"
+
+#define TMEM_RUN_STATS_FIELDS(X)                                               \
+	X(ram_bytes, bytes, "budget (--ram)")                                  \
+	X(pool_max_bytes, bytes, "pool limit (--pool-max)")                    \
+	X(rss_bytes, bytes, "resident set now, pool included")                 \
+	X(peak_rss_bytes, bytes, "highest resident set seen by the shim")      \
+	X(region_resident_pages, pages, "managed pages resident now")          \
+	X(pool_pages, pages, "managed pages held compressed now")              \
+	X(pool_bytes, bytes, "memory the pool holds (allocator)")              \
+	X(pool_metadata_bytes, bytes, "pool index and tables")                 \
+	X(shim_metadata_bytes, bytes, "page state table touched")              \
+	X(compressed_bytes, bytes, "sum of compressed page sizes")             \
+	X(pages_compressed, pages, "pages put into the pool")                  \
+	X(samefill_pages, pages, "puts of same-filled pages")                  \
+	X(faults, faults, "missing faults served")                             \
+	X(refaults, faults, "faults served from the pool")                     \
+	X(zero_faults, faults, "faults served with a zero page")               \
+	X(wp_faults, faults, "writes that waited for an eviction batch")       \
+	X(fault_ns, ns, "time spent serving faults")                           \
+	X(evict_batches, calls, "eviction batches")                            \
+	X(evict_ns, ns, "time spent in eviction batches")                      \
+	X(evict_kept, pages, "pages the pool refused (kept resident)")         \
+	X(discarded_pages, pages, "pages freed by the program (dropped)")      \
+	X(writebacks, pages, "pages written to a backing file")                \
+	X(budget_exceeded, flag, "1 once memory grew past --ram")
+
+struct tmem_run_stats {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t size; /* sizeof(struct tmem_run_stats) */
+	int64_t pid;
+	char compressor[16];
+#define TMEM_RUN_STATS_FIELD_(name, unit, desc) uint64_t name;
+	TMEM_RUN_STATS_FIELDS(TMEM_RUN_STATS_FIELD_)
+#undef TMEM_RUN_STATS_FIELD_
+};
+
+#endif /* TMEM_RUN_STATS_H */

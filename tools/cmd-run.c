@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd-run.c - `tmem run`: start a program with its heap and anonymous
+ * memory managed by libtmem-preload.so under a RAM budget.
+ *
+ * What it guarantees before the program starts, so failures are ours
+ * and clear rather than the program's: flags and sizes are valid (exit 2
+ * naming the flag), the budget is workable (>= 16 MiB), userfaultfd is
+ * usable in the mode tmem needs (faults inside system calls served), the
+ * shim exists, and the program can be found and executed (127 and 126,
+ * as shells do).  Without userfaultfd it refuses (exit 1) and says how to
+ * allow it, unless --fallback asks to run unmanaged.
+ *
+ * Then fork, exec with LD_PRELOAD (prepended, absolute path) and the
+ * TMEM_RUN_* settings in the environment - so the shim follows every exec
+ * and fork of the program - and wait.  The exit status is the program's;
+ * a program killed by a signal makes tmem re-raise that signal on itself
+ * with the default action, so the caller sees the same death.  SIGINT
+ * and SIGQUIT are ignored while waiting (the terminal sends them to the
+ * program too); SIGTERM, SIGHUP, SIGUSR1/2 are passed on to the program.
+ *
+ * --stats / --stats-file read the stats page the program's shim kept in
+ * /dev/shm/tmem-<pid> (it is left there for us and removed here) plus the
+ * kernel's own peak RSS of the program from wait4().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd-run.h"
+#include "tmem.h"
+#include "uffd.h"
+
+#define RUN_MIN_RAM (16ull << 20) /* below this the shim's own use dominates */
+#define PRELOAD_NAME "libtmem-preload.so"
+
+static pid_t child;
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: tmem run --ram SIZE [--pool-max SIZE] "
+		   "[--compressor lz4|zstd|lzo]\n"
+		   "                [--stats] [--stats-file FILE] [--fallback] "
+		   "-- PROGRAM [ARGS...]\n"
+		   "SIZE: bytes or K/M/G (KiB/MiB/GiB), e.g. 512M\n");
+	return 2;
+}
+
+static int parse_size_flag(const char *flag, const char *s, uint64_t *out)
+{
+	int err = tmem_parse_size(s, out);
+
+	if (err) {
+		fprintf(stderr, "tmem run: %s: '%s' is not a size (%s)\n", flag,
+			s,
+			err == -ERANGE ? "too large"
+				       : "use bytes or K/M/G, e.g. 512M");
+		return 2;
+	}
+	return 0;
+}
+
+/* Absolute path of the shim: $TMEM_PRELOAD, beside the tool, installed. */
+static int find_preload(char *out, size_t len)
+{
+	const char *env = getenv("TMEM_PRELOAD");
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	const char *rel[] = { "/../preload/" PRELOAD_NAME, "/" PRELOAD_NAME };
+	ssize_t n;
+
+	if (env && *env)
+		return realpath(env, out) ? 0 : -errno;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		for (size_t k = 0; k < sizeof(rel) / sizeof(rel[0]); k++) {
+			snprintf(cand, sizeof(cand), "%s%s", exe, rel[k]);
+			if (!access(cand, R_OK) && realpath(cand, out))
+				return 0;
+		}
+	}
+#ifdef TMEM_PRELOAD_INSTALLED
+	if (!access(TMEM_PRELOAD_INSTALLED, R_OK) &&
+	    strlen(TMEM_PRELOAD_INSTALLED) < len) {
+		strcpy(out, TMEM_PRELOAD_INSTALLED);
+		return 0;
+	}
+#endif
+	(void)len;
+	return -ENOENT;
+}
+
+/*
+ * What execvp would do, decided before forking: 0 if runnable, else the
+ * shell's status (127 not found, 126 found but not executable).
+ */
+static int check_program(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char cand[PATH_MAX];
+	int found = 0;
+	struct stat sb;
+
+	if (strchr(prog, '/')) {
+		if (stat(prog, &sb))
+			return 127;
+		return (!S_ISDIR(sb.st_mode) && !access(prog, X_OK)) ? 0 : 126;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl,
+			 dl ? path : ".", prog);
+		if (!stat(cand, &sb) && !S_ISDIR(sb.st_mode)) {
+			if (!access(cand, X_OK))
+				return 0;
+			found = 1;
+		}
+		path += dl + (colon ? 1 : 0);
+		if (!colon)
+			break;
+	}
+	return found ? 126 : 127;
+}
+
+static int check_uffd(int fallback)
+{
+	enum uffd_how how;
+	int fd, err = uffd_open(&fd, &how);
+
+	if (!err) {
+		close(fd);
+		return 0;
+	}
+	if (how == UFFD_HOW_USER_ONLY)
+		fprintf(stderr,
+			"tmem run: userfaultfd is only allowed in user-mode-only "
+			"mode here, where a system call (read, write...) that "
+			"touches compressed memory would fail with EFAULT.\n");
+	else
+		fprintf(stderr,
+			"tmem run: userfaultfd is not available (%s).\n",
+			strerror(-err));
+	fprintf(stderr,
+		"tmem run: allow it with 'sysctl vm.unprivileged_userfaultfd=1' "
+		"or give this user read-write access to /dev/userfaultfd%s\n",
+		fallback ? "" : ", or pass --fallback to run unmanaged");
+	if (!fallback)
+		return 1;
+	fprintf(stderr, "tmem run: warning: --fallback: running the program "
+			"without memory management\n");
+	return -1;
+}
+
+static int set_env(const char *preload, uint64_t ram, uint64_t pool_max,
+		   const char *comp)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char num[32], *lp;
+	size_t len = strlen(preload) + (old ? strlen(old) + 2 : 1);
+
+	lp = malloc(len);
+	if (!lp)
+		return -ENOMEM;
+	snprintf(lp, len, "%s%s%s", preload, old && *old ? " " : "",
+		 old ? old : "");
+	setenv("LD_PRELOAD", lp, 1);
+	free(lp);
+	snprintf(num, sizeof(num), "%" PRIu64, ram);
+	setenv("TMEM_RUN_RAM", num, 1);
+	if (pool_max) {
+		snprintf(num, sizeof(num), "%" PRIu64, pool_max);
+		setenv("TMEM_RUN_POOL_MAX", num, 1);
+	} else {
+		unsetenv("TMEM_RUN_POOL_MAX");
+	}
+	if (comp)
+		setenv("TMEM_RUN_COMPRESSOR", comp, 1);
+	else
+		unsetenv("TMEM_RUN_COMPRESSOR");
+	return 0;
+}
+
+/* Read and remove the stats page of @pid; 0 if one was there. */
+static int take_stats(pid_t pid, struct tmem_run_stats *st)
+{
+	char path[64];
+	void *p;
+	int fd, err = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/%s%d", TMEM_RUN_STATS_DIR,
+		 TMEM_RUN_STATS_PREFIX, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err;
+	p = mmap(NULL, sizeof(*st), PROT_READ, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		memcpy(st, p, sizeof(*st));
+		munmap(p, sizeof(*st));
+		if (st->magic == TMEM_RUN_STATS_MAGIC &&
+		    st->version == TMEM_RUN_STATS_VERSION &&
+		    st->size == sizeof(*st))
+			err = 0;
+	}
+	close(fd);
+	unlink(path);
+	return err;
+}
+
+static void report(pid_t pid, const struct rusage *ru, int stats,
+		   const char *stats_file)
+{
+	unsigned long long maxrss = (unsigned long long)ru->ru_maxrss * 1024;
+	struct tmem_run_stats st;
+	FILE *f;
+
+	if (take_stats(pid, &st)) {
+		if (stats || stats_file)
+			fprintf(stderr, "tmem run: no statistics: the program "
+					"ran unmanaged\n");
+		return;
+	}
+	if (stats)
+		run_stats_print(stderr, &st, maxrss);
+	if (!stats_file)
+		return;
+	f = fopen(stats_file, "w");
+	if (!f) {
+		fprintf(stderr, "tmem run: --stats-file %s: %s\n", stats_file,
+			strerror(errno));
+		return;
+	}
+	run_stats_json(f, &st, maxrss);
+	fclose(f);
+}
+
+enum {
+	OPT_RAM = 1,
+	OPT_POOL_MAX,
+	OPT_COMP,
+	OPT_STATS,
+	OPT_STATS_FILE,
+	OPT_FALLBACK,
+	OPT_HELP
+};
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ram", required_argument, NULL, OPT_RAM },
+		{ "pool-max", required_argument, NULL, OPT_POOL_MAX },
+		{ "compressor", required_argument, NULL, OPT_COMP },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "fallback", no_argument, NULL, OPT_FALLBACK },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t ram = 0, pool_max = 0;
+	const char *comp = NULL, *stats_file = NULL;
+	int stats = 0, fallback = 0, managed, opt, status, rc;
+	char preload[PATH_MAX];
+	struct sigaction sa;
+	struct rusage ru;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_RAM:
+			if (parse_size_flag("--ram", optarg, &ram))
+				return 2;
+			break;
+		case OPT_POOL_MAX:
+			if (parse_size_flag("--pool-max", optarg, &pool_max))
+				return 2;
+			break;
+		case OPT_COMP:
+			if (strcmp(optarg, "lz4") && strcmp(optarg, "zstd") &&
+			    strcmp(optarg, "lzo")) {
+				fprintf(stderr,
+					"tmem run: --compressor: '%s' is not "
+					"one of lz4, zstd, lzo\n",
+					optarg);
+				return 2;
+			}
+			comp = optarg;
+			break;
+		case OPT_STATS:
+			stats = 1;
+			break;
+		case OPT_STATS_FILE:
+			stats_file = optarg;
+			break;
+		case OPT_FALLBACK:
+			fallback = 1;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			if (optopt)
+				fprintf(stderr,
+					"tmem run: option %s needs a value\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr,
+					"tmem run: unknown option '%s'\n",
+					argv[optind - 1]);
+			return usage(stderr);
+		}
+	}
+	if (!ram) {
+		fprintf(stderr, "tmem run: --ram SIZE is required\n");
+		return usage(stderr);
+	}
+	if (ram < RUN_MIN_RAM) {
+		fprintf(stderr,
+			"tmem run: --ram %" PRIu64 " is too small: the "
+			"minimum is 16M\n",
+			ram);
+		return 2;
+	}
+	if (pool_max > ram) {
+		fprintf(stderr,
+			"tmem run: --pool-max must not exceed --ram (the pool "
+			"is part of the budget)\n");
+		return 2;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "tmem run: no program given\n");
+		return usage(stderr);
+	}
+	rc = check_program(argv[optind]);
+	if (rc) {
+		fprintf(stderr, "tmem run: %s: %s\n", argv[optind],
+			rc == 127 ? "command not found" : "permission denied");
+		return rc;
+	}
+	managed = check_uffd(fallback);
+	if (managed > 0)
+		return 1;
+	managed = managed == 0;
+	if (managed && find_preload(preload, sizeof(preload))) {
+		fprintf(stderr, "tmem run: cannot find " PRELOAD_NAME
+				" (set TMEM_PRELOAD to its path)\n");
+		return 1;
+	}
+	if (managed && set_env(preload, ram, pool_max, comp)) {
+		fprintf(stderr, "tmem run: out of memory\n");
+		return 1;
+	}
+	fflush(NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "tmem run: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (child == 0) {
+		char num[24];
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGUSR1, SIG_DFL);
+		signal(SIGUSR2, SIG_DFL);
+		snprintf(num, sizeof(num), "%d", (int)getpid());
+		setenv("TMEM_RUN_TOP", num, 1);
+		execvp(argv[optind], argv + optind);
+		rc = errno == ENOENT ? 127 : 126;
+		fprintf(stderr, "tmem run: %s: %s\n", argv[optind],
+			strerror(errno));
+		_exit(rc);
+	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	while (wait4(child, &status, 0, &ru) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "tmem run: wait: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+	report(child, &ru, stats, stats_file);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		sigset_t set;
+
+		fflush(NULL);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		/* No core dump of tmem itself for the program's crash. */
+		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+		raise(sig);
+		return 128 + sig;
+	}
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd-stat.c - `tmem stat PID`: the live counters of a process running
+ * under `tmem run`, read from the stats page its shim keeps in
+ * /dev/shm/tmem-<pid>; and the printers `tmem run --stats` shares.
+ *
+ * The page is read without locking while the shim updates it, so each
+ * number is exact on its own but the set is not one instant (the same
+ * disclaimer as tmem_stats_get()).  Only a page with the right magic,
+ * version and size is believed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cmd-run.h"
+
+static double ratio(const struct tmem_run_stats *st)
+{
+	if (!st->compressed_bytes)
+		return 0.0;
+	return (double)st->pool_pages * 4096.0 / (double)st->compressed_bytes;
+}
+
+static double mib(uint64_t b)
+{
+	return (double)b / (1024.0 * 1024.0);
+}
+
+void run_stats_print(FILE *f, const struct tmem_run_stats *st,
+		     unsigned long long maxrss)
+{
+	fprintf(f, "tmem: pid %" PRId64 ", budget %.1f MiB, compressor %s\n",
+		st->pid, mib(st->ram_bytes),
+		st->compressor[0] ? st->compressor : "default");
+	if (maxrss)
+		fprintf(f, "tmem:   peak resident     %.1f MiB (kernel)\n",
+			mib(maxrss));
+	fprintf(f, "tmem:   peak resident     %.1f MiB (sampled by tmem)\n",
+		mib(st->peak_rss_bytes));
+	fprintf(f,
+		"tmem:   pool              %.1f MiB (+%.1f MiB metadata), "
+		"%" PRIu64 " pages\n",
+		mib(st->pool_bytes), mib(st->pool_metadata_bytes),
+		st->pool_pages);
+	fprintf(f,
+		"tmem:   pages compressed  %" PRIu64 " (same-filled %" PRIu64
+		", refused %" PRIu64 ")\n",
+		st->pages_compressed, st->samefill_pages, st->evict_kept);
+	fprintf(f,
+		"tmem:   faults served     %" PRIu64 " (refaults %" PRIu64
+		", zero %" PRIu64 ", write-waits %" PRIu64 ")\n",
+		st->faults, st->refaults, st->zero_faults, st->wp_faults);
+	fprintf(f, "tmem:   compression ratio %.2f\n", ratio(st));
+	fprintf(f, "tmem:   fault service     %.3f s, eviction %.3f s\n",
+		(double)st->fault_ns / 1e9, (double)st->evict_ns / 1e9);
+	fprintf(f, "tmem:   writebacks        %" PRIu64 "\n", st->writebacks);
+	if (st->budget_exceeded)
+		fprintf(f, "tmem:   budget exceeded (see the message above)\n");
+}
+
+void run_stats_json(FILE *f, const struct tmem_run_stats *st,
+		    unsigned long long maxrss)
+{
+	fprintf(f, "{\"pid\": %" PRId64 ", \"compressor\": \"%s\"", st->pid,
+		st->compressor[0] ? st->compressor : "default");
+#define FIELD_(name, unit, desc)                                               \
+	fprintf(f, ", \"%s\": %" PRIu64, #name, st->name);
+	TMEM_RUN_STATS_FIELDS(FIELD_)
+#undef FIELD_
+	fprintf(f, ", \"kernel_peak_rss_bytes\": %llu", maxrss);
+	fprintf(f, ", \"compression_ratio\": %.4f}\n", ratio(st));
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: tmem stat [--json] PID\n");
+	return 2;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct tmem_run_stats st;
+	const struct tmem_run_stats *live;
+	char path[64], *end;
+	int json = 0, fd;
+	long pid;
+
+	if (argc == 3 && !strcmp(argv[1], "--json"))
+		json = 1;
+	else if (argc != 2)
+		return usage();
+	errno = 0;
+	pid = strtol(argv[argc - 1], &end, 10);
+	if (errno || *end || pid <= 0) {
+		fprintf(stderr, "tmem stat: '%s' is not a process id\n",
+			argv[argc - 1]);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/%s%ld", TMEM_RUN_STATS_DIR,
+		 TMEM_RUN_STATS_PREFIX, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		fprintf(stderr,
+			"tmem stat: process %ld is not running under tmem "
+			"run (%s: %s)\n",
+			pid, path, strerror(errno));
+		return 1;
+	}
+	live = mmap(NULL, sizeof(st), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (live == MAP_FAILED) {
+		fprintf(stderr, "tmem stat: cannot map %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	memcpy(&st, live, sizeof(st));
+	munmap((void *)(uintptr_t)live, sizeof(st));
+	if (st.magic != TMEM_RUN_STATS_MAGIC ||
+	    st.version != TMEM_RUN_STATS_VERSION || st.size != sizeof(st)) {
+		fprintf(stderr,
+			"tmem stat: %s is not a tmem stats page of "
+			"this version\n",
+			path);
+		return 1;
+	}
+	if (json)
+		run_stats_json(stdout, &st, 0);
+	else
+		run_stats_print(stdout, &st, 0);
+	return 0;
+}
