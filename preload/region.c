@@ -37,11 +37,14 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +66,10 @@
 #define RG_DISCARD_CHUNK 512 /* pages per lock hold when discarding */
 #define RG_POOL_OID 0
 #define RG_ALIGN (64ul << 20) /* mimalloc arenas want segment alignment */
+#define RG_PIDFD_SELF (-10000) /* PIDFD_SELF_THREAD (Linux 6.14+): our mm */
+#define RG_FAULT_AROUND 16 /* fresh pages a first write installs at most */
+#define RG_SPAN_GAP 1024 /* pages between victims in one WP span at most */
+#define RG_MAX_HANDLERS 16 /* pinned handlers, one per CPU, up to this */
 #define RG_MAX_PAGES (1ull << 32) /* pool page index is 32 bits */
 _Static_assert(RG_BATCH >= 64 && RG_BATCH <= 512, "batch size");
 
@@ -84,6 +91,7 @@ static struct {
 	_Atomic uint64_t since; /* pages installed since that read */
 	_Atomic int stuck; /* evictor found nothing to evict */
 	int statm_fd, stats_fd;
+	int pidfd; /* process_madvise() on ourselves: RG_PIDFD_SELF, an fd, -1 */
 	struct tmem_run_stats *st;
 	struct tmem_run_stats st_local; /* when no shm page could be had */
 	int warned_pool_full, warned_budget;
@@ -96,6 +104,8 @@ static struct {
 
 static unsigned char staging[TM_PAGE_SIZE] __attribute__((aligned(4096)));
 static const unsigned char zero_page[TM_PAGE_SIZE]
+	__attribute__((aligned(4096)));
+static const unsigned char zero_run_src[RG_FAULT_AROUND * TM_PAGE_SIZE]
 	__attribute__((aligned(4096)));
 
 #define STAT_ADD(f, n)                                                         \
@@ -228,11 +238,30 @@ static void throttle(void)
 /* Fault service                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The never-touched pages from @i on, in its area, at most
+ * RG_FAULT_AROUND: the run a first write installs at once.  Called with
+ * rg.lock held; a ZERO page has no PTE (every fault in the region comes
+ * here), so UFFDIO_COPY over the run cannot meet a present page.
+ */
+static size_t zero_run(size_t i)
+{
+	size_t end = i + RG_FAULT_AROUND, n = 0;
+
+	if (i < rg.arena_pages && end > rg.arena_pages)
+		end = rg.arena_pages;
+	if (end > rg.npages)
+		end = rg.npages;
+	while (i + n < end && rg.state[i + n] == PS_ZERO)
+		n++;
+	return n;
+}
+
 static void serve(uint64_t addr, uint64_t flags)
 {
 	char *page = (char *)(uintptr_t)(addr & ~(uint64_t)(TM_PAGE_SIZE - 1));
 	uint64_t t0 = now_ns();
-	size_t i;
+	size_t i, n;
 	uint8_t s;
 	int err;
 
@@ -278,6 +307,29 @@ static void serve(uint64_t addr, uint64_t flags)
 		STAT_ADD(refaults, 1);
 		STAT_ADD(pool_pages, (uint64_t)-1);
 		STAT_ADD(region_resident_pages, 1);
+	} else if ((s & PS_MASK) == PS_ZERO &&
+		   (flags & UFFD_PAGEFAULT_FLAG_WRITE) &&
+		   (n = zero_run(i)) > 1) {
+		/* First write into fresh memory: the program is most likely
+		 * filling it, so install the never-touched pages after it
+		 * too, one fault for a run instead of one a page. */
+		err = uffd_copy(rg.uffd, page, zero_run_src,
+				n << TM_PAGE_SHIFT);
+		if (err) {
+			tm_log("tmem: cannot map zero pages at %p (%d)\n",
+			       (void *)page, err);
+			uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+			n = 0;
+		}
+		for (size_t k = i; k < i + n; k++)
+			rg.state[k] =
+				(uint8_t)((rg.state[k] & ~PS_MASK) | PS_RES);
+		if (n)
+			touch_bounds(i + n - 1);
+		touch_bounds(i);
+		STAT_ADD(region_resident_pages, n);
+		atomic_fetch_add(&rg.since, n);
+		STAT_ADD(zero_faults, 1);
 	} else {
 		if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
 			err = uffd_copy(rg.uffd, page, zero_page, TM_PAGE_SIZE);
@@ -308,9 +360,16 @@ static void serve(uint64_t addr, uint64_t flags)
 static void *handler_main(void *arg)
 {
 	struct uffd_msg msg[32];
+	long cpu = (long)arg - 1;
 
-	(void)arg;
 	rg_internal = 1;
+	if (cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET((int)cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	}
 	for (;;) {
 		ssize_t n = read(rg.uffd, msg, sizeof(msg));
 
@@ -351,7 +410,7 @@ static size_t clock_next(size_t i)
 	return rg.lo[0] < rg.hi[0] ? rg.lo[0] : rg.lo[1];
 }
 
-static size_t pick_victims(size_t *v)
+static size_t pick_victims(size_t *v, size_t *swept)
 {
 	size_t n = 0, scanned = 0;
 	size_t i = rg.hand;
@@ -376,6 +435,7 @@ static size_t pick_victims(size_t *v)
 		i = clock_next(i);
 	}
 	rg.hand = i;
+	*swept += scanned;
 	return n;
 }
 
@@ -399,16 +459,6 @@ static void for_runs(const size_t *v, const uint8_t *sel, size_t n, int want,
 		fn(first, count);
 		k += count;
 	}
-}
-
-static void run_protect(size_t first, size_t count)
-{
-	uffd_wp(rg.uffd, page_addr(first), count << TM_PAGE_SHIFT, 1);
-}
-
-static void run_unprotect(size_t first, size_t count)
-{
-	uffd_wp(rg.uffd, page_addr(first), count << TM_PAGE_SHIFT, 0);
 }
 
 static void run_drop(size_t first, size_t count)
@@ -445,21 +495,123 @@ static void pool_refused(int err)
 			      : "out of memory");
 }
 
+/*
+ * Group sorted victims into spans for write protection: a span may hold
+ * pages that are not victims (hot, or not present), because on this kind
+ * of machine every protection change costs a TLB shootdown to the other
+ * CPUs (measured: tens of us on the 2-vCPU VM), while changing one more
+ * PTE costs ~1-2 us.  A hot page caught in a span and written during the
+ * batch takes a stray WP fault, which the handler lifts (serve()).
+ */
+static size_t victim_spans(const size_t *v, size_t n, size_t *first,
+			   size_t *count)
+{
+	size_t m = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (m && v[k] > first[m - 1] &&
+		    v[k] - (first[m - 1] + count[m - 1]) < RG_SPAN_GAP &&
+		    (v[k] < rg.arena_pages) ==
+			    (first[m - 1] < rg.arena_pages)) {
+			count[m - 1] = v[k] + 1 - first[m - 1];
+			continue;
+		}
+		first[m] = v[k];
+		count[m++] = 1;
+	}
+	return m;
+}
+
+/* Protect or unprotect the spans; a span that fails (a range tmem did
+ * not register, e.g. a program's MAP_FIXED inside the region) falls back
+ * to the victims' own runs. */
+static void spans_wp(const size_t *v, size_t n, const size_t *first,
+		     const size_t *count, size_t m, int wp)
+{
+	for (size_t j = 0; j < m; j++) {
+		if (!uffd_wp(rg.uffd, page_addr(first[j]),
+			     count[j] << TM_PAGE_SHIFT, wp))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (v[k] >= first[j] && v[k] < first[j] + count[j])
+				uffd_wp(rg.uffd, page_addr(v[k]), TM_PAGE_SIZE,
+					wp);
+	}
+}
+
+/*
+ * Drop the stored victims: one process_madvise() over all their runs, so
+ * the kernel flushes the TLBs once for the batch (one madvise() per run
+ * costs a shootdown each: ~50 us a page measured here with the program
+ * running on the other CPU, against ~1 us a page batched).  Kernels that
+ * refuse it (before 5.10, or no MADV_DONTNEED for process_madvise before
+ * 6.13) get one madvise() per run.
+ */
+static void drop_stored(const size_t *v, const uint8_t *ok, size_t n)
+{
+	struct iovec iov[RG_BATCH];
+	size_t runs = 0, bytes = 0, k = 0;
+
+	while (k < n) {
+		size_t c = 1;
+
+		if (!ok[k]) {
+			k++;
+			continue;
+		}
+		while (k + c < n && ok[k + c] && v[k + c] == v[k] + c)
+			c++;
+		iov[runs].iov_base = page_addr(v[k]);
+		iov[runs++].iov_len = c << TM_PAGE_SHIFT;
+		bytes += c << TM_PAGE_SHIFT;
+		k += c;
+	}
+	if (!runs)
+		return;
+	if (rg.pidfd != -1 && syscall(SYS_process_madvise, rg.pidfd, iov, runs,
+				      MADV_DONTNEED, 0) == (long)bytes) {
+		for (k = 0; k < n; k++)
+			if (ok[k])
+				rg.state[v[k]] =
+					(uint8_t)((rg.state[v[k]] & ~PS_MASK &
+						   ~PS_REF) |
+						  PS_POOL);
+		STAT_ADD(pool_pages, bytes >> TM_PAGE_SHIFT);
+		STAT_ADD(region_resident_pages,
+			 (uint64_t)0 - (bytes >> TM_PAGE_SHIFT));
+		return;
+	}
+	/* One run at a time; an already-dropped run drops again harmlessly. */
+	for_runs(v, ok, n, 1, run_drop);
+}
+
 /* One batch: returns the number of pages dropped from the region. */
 static size_t evict_batch(void)
 {
-	static size_t v[RG_BATCH];
+	static size_t v[RG_BATCH], sfirst[RG_BATCH], scount[RG_BATCH];
 	static uint8_t ok[RG_BATCH];
-	size_t n, dropped = 0;
+	size_t n, m, dropped = 0;
 	uint64_t t0 = now_ns();
 
 	pthread_mutex_lock(&rg.batch);
-	pthread_mutex_lock(&rg.lock);
-	n = pick_victims(v);
-	pthread_mutex_unlock(&rg.lock);
+	/* A window of hot or already pooled pages is not "nothing to evict":
+	 * only two whole turns of the clock without a victim are (the first
+	 * turn clears the reference bits).  The lock is let go between
+	 * windows so faults are served meanwhile. */
+	for (size_t swept = 0;;) {
+		size_t turn;
+
+		pthread_mutex_lock(&rg.lock);
+		n = pick_victims(v, &swept);
+		turn = rg.hi[0] - rg.lo[0] + rg.hi[1] - rg.lo[1];
+		pthread_mutex_unlock(&rg.lock);
+		if (n || swept > 2 * turn + 1)
+			break;
+	}
 	if (!n)
 		goto out_batch;
-	for_runs(v, NULL, n, 0, run_protect);
+	m = victim_spans(v, n, sfirst, scount);
+	spans_wp(v, n, sfirst, scount, m, 1);
 	for (size_t k = 0; k < n; k++) {
 		int err = tmem_put_page(rg.pool, RG_POOL_OID, (uint32_t)v[k],
 					page_addr(v[k]));
@@ -471,7 +623,7 @@ static size_t evict_batch(void)
 		}
 	}
 	pthread_mutex_lock(&rg.lock);
-	for_runs(v, ok, n, 1, run_drop);
+	drop_stored(v, ok, n);
 	for (size_t k = 0; k < n; k++) {
 		uint8_t s = rg.state[v[k]];
 
@@ -482,7 +634,7 @@ static size_t evict_batch(void)
 	}
 	pthread_mutex_unlock(&rg.lock);
 	/* Unprotect last: it wakes writers, which now refault from the pool. */
-	for_runs(v, NULL, n, 0, run_unprotect);
+	spans_wp(v, n, sfirst, scount, m, 0);
 	STAT_ADD(pages_compressed, dropped);
 	STAT_ADD(evict_batches, 1);
 out_batch:
@@ -772,7 +924,34 @@ static void warm_up(void)
 	tmem_stats_get(rg.pool, &ps);
 }
 
-static int start_thread(void *(*fn)(void *))
+/*
+ * What names this process to process_madvise(): PIDFD_SELF (6.14+, no
+ * descriptor the program could close or reuse), else a pidfd of our own,
+ * else -1 (drop_stored() then uses madvise()).  Probed on a scratch page.
+ */
+static int self_pidfd(void)
+{
+	char *p = sys_mmap(NULL, TM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iovec iov = { .iov_base = p, .iov_len = TM_PAGE_SIZE };
+	int fd = RG_PIDFD_SELF;
+
+	if (p == MAP_FAILED)
+		return -1;
+	if (syscall(SYS_process_madvise, fd, &iov, 1, MADV_DONTNEED, 0) !=
+	    TM_PAGE_SIZE) {
+		fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		if (fd >= 0 && syscall(SYS_process_madvise, fd, &iov, 1,
+				       MADV_DONTNEED, 0) != TM_PAGE_SIZE) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	sys_munmap(p, TM_PAGE_SIZE);
+	return fd;
+}
+
+static int start_thread_arg(void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
@@ -786,10 +965,36 @@ static int start_thread(void *(*fn)(void *))
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = -pthread_create(&t, &attr, fn, NULL);
+	err = -pthread_create(&t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
+}
+
+static int start_thread(void *(*fn)(void *))
+{
+	return start_thread_arg(fn, NULL);
+}
+
+/*
+ * One fault handler per CPU, pinned: a faulting thread wakes every reader
+ * of the userfaultfd, and the one on its own CPU runs as soon as it
+ * sleeps, which costs ~5 us here against ~17 us (p50) to wake a handler
+ * on the other vCPU.  One unpinned handler on a single-CPU process.
+ */
+static int start_handlers(void)
+{
+	cpu_set_t set;
+	int n = 0, err = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) < 2 ||
+	    CPU_COUNT(&set) > RG_MAX_HANDLERS)
+		return start_thread(handler_main);
+	for (long c = 0; c < CPU_SETSIZE && !err; c++)
+		if (CPU_ISSET(c, &set) &&
+		    !(err = start_thread_arg(handler_main, (void *)(c + 1))))
+			n++;
+	return n ? 0 : err;
 }
 
 static void init_sync(void)
@@ -873,10 +1078,11 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 		err = -errno;
 		goto destroy_pool;
 	}
+	rg.pidfd = self_pidfd();
 	stats_open();
 	read_rss();
 	warm_up();
-	err = start_thread(handler_main);
+	err = start_handlers();
 	if (!err)
 		err = start_thread(evictor_main);
 	if (err)
@@ -947,6 +1153,9 @@ int rg_atfork_child(void)
 	init_sync();
 	close(rg.uffd);
 	close(rg.statm_fd);
+	if (rg.pidfd >= 0)
+		close(rg.pidfd);
+	rg.pidfd = self_pidfd();
 	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	resident = rg.st->region_resident_pages;
 	pooled = rg.st->pool_pages;
@@ -966,7 +1175,7 @@ int rg_atfork_child(void)
 		err = uffd_register(fd, rg.base, len);
 	}
 	if (!err)
-		err = start_thread(handler_main);
+		err = start_handlers();
 	if (!err)
 		err = start_thread(evictor_main);
 	if (err) {
