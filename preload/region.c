@@ -123,6 +123,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* @ns from now, for pthread_cond_timedwait (CLOCK_REALTIME). */
+static struct timespec deadline_in(long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns;
+	while (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
 static char *page_addr(size_t i)
 {
 	return rg.base + (i << TM_PAGE_SHIFT);
@@ -214,14 +228,8 @@ static void throttle(void)
 		return;
 	prev = read_rss();
 	while (prev > rg.hard && !atomic_load(&rg.stuck) && rounds++ < 50) {
-		struct timespec ts;
+		struct timespec ts = deadline_in(5000000);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 5000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
 		pthread_mutex_lock(&rg.tmu);
 		rg.kicked = 1;
 		pthread_cond_signal(&rg.kick);
@@ -676,14 +684,8 @@ static void *evictor_main(void *arg)
 	(void)arg;
 	rg_internal = 1;
 	for (;;) {
-		struct timespec ts;
+		struct timespec ts = deadline_in(20000000);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
 		pthread_mutex_lock(&rg.tmu);
 		if (!rg.kicked)
 			pthread_cond_timedwait(&rg.kick, &rg.tmu, &ts);
