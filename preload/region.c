@@ -293,7 +293,8 @@ static void serve(uint64_t addr, uint64_t flags)
 	throttle();
 	pthread_mutex_lock(&rg.lock);
 	s = rg.state[i];
-	if ((s & PS_MASK) == PS_POOL) {
+	/* EVICT here: dropped by the evictor, not yet settled; stored. */
+	if ((s & PS_MASK) == PS_POOL || (s & PS_MASK) == PS_EVICT) {
 		err = tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i, staging);
 		if (err) {
 			/* The pool lost a page it accepted: nothing correct
@@ -447,48 +448,6 @@ static size_t pick_victims(size_t *v, size_t *swept)
 	return n;
 }
 
-/* Apply @fn to each run of consecutive indexes in sorted-by-run @v. */
-static void for_runs(const size_t *v, const uint8_t *sel, size_t n, int want,
-		     void (*fn)(size_t first, size_t count))
-{
-	size_t k = 0;
-
-	while (k < n) {
-		size_t first, count = 1;
-
-		if (sel && sel[k] != want) {
-			k++;
-			continue;
-		}
-		first = v[k];
-		while (k + count < n && v[k + count] == first + count &&
-		       (!sel || sel[k + count] == want))
-			count++;
-		fn(first, count);
-		k += count;
-	}
-}
-
-static void run_drop(size_t first, size_t count)
-{
-	if (!sys_madvise(page_addr(first), count << TM_PAGE_SHIFT,
-			 MADV_DONTNEED)) {
-		for (size_t i = first; i < first + count; i++)
-			rg.state[i] =
-				(uint8_t)((rg.state[i] & ~PS_MASK & ~PS_REF) |
-					  PS_POOL);
-		STAT_ADD(pool_pages, count);
-		STAT_ADD(region_resident_pages, (uint64_t)0 - count);
-		return;
-	}
-	/* Cannot be dropped (mlocked): keep it resident and never retry. */
-	for (size_t i = first; i < first + count; i++) {
-		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
-		rg.state[i] =
-			(uint8_t)((rg.state[i] & ~PS_MASK) | PS_RES | PS_PIN);
-	}
-}
-
 static void pool_refused(int err)
 {
 	rg.refusals++;
@@ -548,14 +507,19 @@ static void spans_wp(const size_t *v, size_t n, const size_t *first,
 }
 
 /*
- * Drop the stored victims: one process_madvise() over all their runs, so
- * the kernel flushes the TLBs once for the batch (one madvise() per run
- * costs a shootdown each: ~50 us a page measured here with the program
- * running on the other CPU, against ~1 us a page batched).  Kernels that
- * refuse it (before 5.10, or no MADV_DONTNEED for process_madvise before
- * 6.13) get one madvise() per run.
+ * Drop the stored victims (ok[k] == 1), without rg.lock: one
+ * process_madvise() over all their runs, so the kernel flushes the TLBs
+ * once for the batch (one madvise() per run costs a shootdown each: ~50 us
+ * a page measured here with the program running on the other CPU, against
+ * ~1 us a page batched).  Faults go on meanwhile: a victim stays EVICT
+ * until settle_batch(), and a missing fault on an EVICT page is served from
+ * the pool, which already holds it.  A page the handler has installed
+ * again is never dropped twice: only a failed or partial call falls back,
+ * under rg.lock, to madvise() over the pages still EVICT (kernels before
+ * 6.13 refuse MADV_DONTNEED in process_madvise()).  A run that cannot be
+ * dropped (mlocked) gets ok[k] = 2.
  */
-static void drop_stored(const size_t *v, const uint8_t *ok, size_t n)
+static void drop_stored(const size_t *v, uint8_t *ok, size_t n)
 {
 	struct iovec iov[RG_BATCH];
 	size_t runs = 0, bytes = 0, k = 0;
@@ -563,34 +527,69 @@ static void drop_stored(const size_t *v, const uint8_t *ok, size_t n)
 	while (k < n) {
 		size_t c = 1;
 
-		if (!ok[k]) {
+		if (ok[k] != 1) {
 			k++;
 			continue;
 		}
-		while (k + c < n && ok[k + c] && v[k + c] == v[k] + c)
+		while (k + c < n && ok[k + c] == 1 && v[k + c] == v[k] + c)
 			c++;
 		iov[runs].iov_base = page_addr(v[k]);
 		iov[runs++].iov_len = c << TM_PAGE_SHIFT;
 		bytes += c << TM_PAGE_SHIFT;
 		k += c;
 	}
-	if (!runs)
+	if (!runs ||
+	    (rg.pidfd != -1 && syscall(SYS_process_madvise, rg.pidfd, iov, runs,
+				       MADV_DONTNEED, 0) == (long)bytes))
 		return;
-	if (rg.pidfd != -1 && syscall(SYS_process_madvise, rg.pidfd, iov, runs,
-				      MADV_DONTNEED, 0) == (long)bytes) {
-		for (k = 0; k < n; k++)
-			if (ok[k])
-				rg.state[v[k]] =
-					(uint8_t)((rg.state[v[k]] & ~PS_MASK &
-						   ~PS_REF) |
-						  PS_POOL);
-		STAT_ADD(pool_pages, bytes >> TM_PAGE_SHIFT);
-		STAT_ADD(region_resident_pages,
-			 (uint64_t)0 - (bytes >> TM_PAGE_SHIFT));
-		return;
+	pthread_mutex_lock(&rg.lock);
+	for (k = 0; k < n; k++) {
+		size_t c = 1;
+
+		if (ok[k] != 1 || (rg.state[v[k]] & PS_MASK) != PS_EVICT)
+			continue;
+		while (k + c < n && ok[k + c] == 1 && v[k + c] == v[k] + c &&
+		       (rg.state[v[k + c]] & PS_MASK) == PS_EVICT)
+			c++;
+		if (sys_madvise(page_addr(v[k]), c << TM_PAGE_SHIFT,
+				MADV_DONTNEED))
+			memset(ok + k, 2, c);
+		k += c - 1;
 	}
-	/* One run at a time; an already-dropped run drops again harmlessly. */
-	for_runs(v, ok, n, 1, run_drop);
+	pthread_mutex_unlock(&rg.lock);
+}
+
+/*
+ * After the drop, under rg.lock: stored and dropped victims become POOL
+ * (or stay RES if a fault brought them back already); victims the pool
+ * refused stay RES; undroppable ones are flushed from the pool and pinned.
+ * Returns the pages that left the region.
+ */
+static size_t settle_batch(const size_t *v, const uint8_t *ok, size_t n)
+{
+	size_t dropped = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = v[k];
+		uint8_t s = rg.state[i];
+
+		if (ok[k] == 2) {
+			tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+			rg.state[i] =
+				(uint8_t)((s & ~PS_MASK) | PS_RES | PS_PIN);
+		} else if (!ok[k]) {
+			rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES);
+		} else {
+			if ((s & PS_MASK) == PS_EVICT)
+				rg.state[i] =
+					(uint8_t)((s & ~PS_MASK & ~PS_REF) |
+						  PS_POOL);
+			dropped++;
+		}
+	}
+	STAT_ADD(pool_pages, dropped);
+	STAT_ADD(region_resident_pages, (uint64_t)0 - dropped);
+	return dropped;
 }
 
 /* One batch: returns the number of pages dropped from the region. */
@@ -630,16 +629,9 @@ static size_t evict_batch(void)
 			STAT_ADD(evict_kept, 1);
 		}
 	}
-	pthread_mutex_lock(&rg.lock);
 	drop_stored(v, ok, n);
-	for (size_t k = 0; k < n; k++) {
-		uint8_t s = rg.state[v[k]];
-
-		if ((s & PS_MASK) == PS_EVICT)
-			rg.state[v[k]] = (uint8_t)((s & ~PS_MASK) | PS_RES);
-		else if ((s & PS_MASK) == PS_POOL)
-			dropped++;
-	}
+	pthread_mutex_lock(&rg.lock);
+	dropped = settle_batch(v, ok, n);
 	pthread_mutex_unlock(&rg.lock);
 	/* Unprotect last: it wakes writers, which now refault from the pool. */
 	spans_wp(v, n, sfirst, scount, m, 0);
