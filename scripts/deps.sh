@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(gcc libc6-dev meson ninja-build pkg-config
       liblz4-dev libzstd-dev liblzo2-dev libxxhash-dev libmimalloc-dev
-      zstd perl python3)
+      zstd perl python3 time)
 if [ "${1:-}" = "--test" ]; then
 	pkgs+=(valgrind clang-format)
 fi
