@@ -599,6 +599,7 @@ static void corpus_close(struct corpus *c)
 
 struct mem {
 	uint8_t **block; /* page-aligned starts */
+	void **raw; /* what malloc returned, for mem_free() */
 	size_t nblocks;
 	size_t pages;
 	size_t per_block; /* pages per block */
@@ -620,7 +621,8 @@ static int mem_alloc(struct mem *m, uint64_t size)
 	m->per_block = BLOCK_BYTES / PAGE;
 	m->nblocks = (m->pages + m->per_block - 1) / m->per_block;
 	m->block = calloc(m->nblocks, sizeof(*m->block));
-	if (!m->block)
+	m->raw = calloc(m->nblocks, sizeof(*m->raw));
+	if (!m->block || !m->raw)
 		return -1;
 	for (size_t b = 0; b < m->nblocks; b++) {
 		size_t n = m->pages - b * m->per_block;
@@ -631,10 +633,19 @@ static int mem_alloc(struct mem *m, uint64_t size)
 		p = malloc(n * PAGE + PAGE);
 		if (!p)
 			return -1;
+		m->raw[b] = p;
 		m->block[b] = (uint8_t *)(((uintptr_t)p + PAGE - 1) &
 					  ~(uintptr_t)(PAGE - 1));
 	}
 	return 0;
+}
+
+static void mem_free(struct mem *m)
+{
+	for (size_t b = 0; m->raw && b < m->nblocks; b++)
+		free(m->raw[b]);
+	free(m->raw);
+	free(m->block);
 }
 
 static int dump(const char *path, const struct mem *m)
@@ -868,6 +879,9 @@ int main(int argc, char **argv)
 	       (uint64_t)m.pages * PAGE, m.pages, passes, seed,
 	       corpus_path ? "corpus" : "synthetic", t1 - t0, t2 - tp, bad,
 	       final);
+	free(perm);
+	free(sum);
+	mem_free(&m);
 	if (bad) {
 		fprintf(stderr, "usemem: %" PRIu64 " mismatched page visits\n",
 			bad);
