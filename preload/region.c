@@ -662,6 +662,8 @@ static void update_pool_stats(void)
 			return;
 	}
 	STAT_SET(pool_bytes, ps.pool_bytes);
+	if (ps.pool_bytes + ps.metadata_bytes > rg.st->pool_peak_bytes)
+		STAT_SET(pool_peak_bytes, ps.pool_bytes + ps.metadata_bytes);
 	STAT_SET(pool_metadata_bytes, ps.metadata_bytes);
 	STAT_SET(compressed_bytes, ps.compressed_bytes);
 	STAT_SET(samefill_pages, ps.samefill_puts);

@@ -42,7 +42,8 @@
 	X(evict_kept, pages, "pages the pool refused (kept resident)")         \
 	X(discarded_pages, pages, "pages freed by the program (dropped)")      \
 	X(writebacks, pages, "pages written to a backing file")                \
-	X(budget_exceeded, flag, "1 once memory grew past --ram")
+	X(budget_exceeded, flag, "1 once memory grew past --ram")              \
+	X(pool_peak_bytes, bytes, "highest pool + metadata seen")
 
 struct tmem_run_stats {
 	uint64_t magic;

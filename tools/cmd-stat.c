@@ -46,9 +46,9 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 		mib(st->peak_rss_bytes));
 	fprintf(f,
 		"tmem:   pool              %.1f MiB (+%.1f MiB metadata), "
-		"%" PRIu64 " pages\n",
+		"%" PRIu64 " pages; peak %.1f MiB with metadata\n",
 		mib(st->pool_bytes), mib(st->pool_metadata_bytes),
-		st->pool_pages);
+		st->pool_pages, mib(st->pool_peak_bytes));
 	fprintf(f,
 		"tmem:   pages compressed  %" PRIu64 " (same-filled %" PRIu64
 		", refused %" PRIu64 ")\n",
