@@ -120,7 +120,8 @@ struct tm_os_ops {
 	int (*map)(size_t len, void **out); /* private anon RW, NORESERVE */
 	int (*unmap)(void *addr, size_t len);
 	int (*discard)(void *addr, size_t len); /* give pages back, zeroed */
-	int (*populate)(void *addr, size_t len); /* fault pages in, writable */
+	/* fault pages in, writable; may be NULL (they fault in on use) */
+	int (*populate)(void *addr, size_t len);
 	void *(*malloc)(size_t n);
 	void *(*realloc)(void *p, size_t n);
 	void (*free)(void *p);

@@ -133,7 +133,7 @@ unlock:
 	 * free-slot chain), and one populate is ~10x cheaper than a fault
 	 * per page on a VM.  A failure only means the pages fault in later.
 	 */
-	if (!ret)
+	if (!ret && tm_os()->populate)
 		tm_os()->populate(*out, npages * TM_PAGE_SIZE);
 	return ret;
 }
