@@ -103,9 +103,8 @@ static struct {
 } rg;
 
 static unsigned char staging[TM_PAGE_SIZE] __attribute__((aligned(4096)));
-static const unsigned char zero_page[TM_PAGE_SIZE]
-	__attribute__((aligned(4096)));
-static const unsigned char zero_run_src[RG_FAULT_AROUND * TM_PAGE_SIZE]
+/* Zeroes to install: one page, or a fault-around run. */
+static const unsigned char zero_src[RG_FAULT_AROUND * TM_PAGE_SIZE]
 	__attribute__((aligned(4096)));
 
 #define STAT_ADD(f, n)                                                         \
@@ -316,47 +315,45 @@ static void serve(uint64_t addr, uint64_t flags)
 		STAT_ADD(refaults, 1);
 		STAT_ADD(pool_pages, (uint64_t)-1);
 		STAT_ADD(region_resident_pages, 1);
-	} else if ((s & PS_MASK) == PS_ZERO &&
-		   (flags & UFFD_PAGEFAULT_FLAG_WRITE) &&
-		   (n = zero_run(i)) > 1) {
+	} else {
+		n = 1;
 		/* First write into fresh memory: the program is most likely
 		 * filling it, so install the never-touched pages after it
-		 * too, one fault for a run instead of one a page. */
-		err = uffd_copy(rg.uffd, page, zero_run_src,
-				n << TM_PAGE_SHIFT);
-		if (err) {
-			tm_log("tmem: cannot map zero pages at %p (%d)\n",
-			       (void *)page, err);
-			uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
-			n = 0;
+		 * too, one fault for a run instead of one a page.  If that
+		 * fails, the faulting page alone, as for any other fault. */
+		if ((s & PS_MASK) == PS_ZERO &&
+		    (flags & UFFD_PAGEFAULT_FLAG_WRITE)) {
+			n = zero_run(i); /* 0 if flagged, e.g. NOACC */
+			if (n < 2 || uffd_copy(rg.uffd, page, zero_src,
+					       n << TM_PAGE_SHIFT))
+				n = 1;
 		}
-		for (size_t k = i; k < i + n; k++)
-			rg.state[k] =
-				(uint8_t)((rg.state[k] & ~PS_MASK) | PS_RES);
-		if (n)
-			touch_bounds(i + n - 1);
-		touch_bounds(i);
-		STAT_ADD(region_resident_pages, n);
-		atomic_fetch_add(&rg.since, n);
-		STAT_ADD(zero_faults, 1);
-	} else {
-		if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
-			err = uffd_copy(rg.uffd, page, zero_page, TM_PAGE_SIZE);
-		else
-			err = uffd_zeropage(rg.uffd, page, TM_PAGE_SIZE);
-		if (err == -EEXIST)
-			uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
-		else if (err)
-			tm_log("tmem: cannot map a zero page at %p (%d)\n",
-			       (void *)page, err),
+		if (n == 1) {
+			if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
+				err = uffd_copy(rg.uffd, page, zero_src,
+						TM_PAGE_SIZE);
+			else
+				err = uffd_zeropage(rg.uffd, page,
+						    TM_PAGE_SIZE);
+			if (err == -EEXIST)
 				uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+			else if (err)
+				tm_log("tmem: cannot map a zero page at %p "
+				       "(%d)\n",
+				       (void *)page, err),
+					uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+		}
 		if ((s & PS_MASK) == PS_ZERO) {
-			rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES);
+			for (size_t k = i; k < i + n; k++)
+				rg.state[k] =
+					(uint8_t)((rg.state[k] & ~PS_MASK) |
+						  PS_RES);
 			touch_bounds(i);
-			STAT_ADD(region_resident_pages, 1);
+			touch_bounds(i + n - 1);
+			STAT_ADD(region_resident_pages, n);
 		}
 		if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
-			atomic_fetch_add(&rg.since, 1);
+			atomic_fetch_add(&rg.since, n);
 		STAT_ADD(zero_faults, 1);
 	}
 	pthread_mutex_unlock(&rg.lock);
@@ -511,7 +508,7 @@ static void spans_wp(const size_t *v, size_t n, const size_t *first,
  * process_madvise() over all their runs, so the kernel flushes the TLBs
  * once for the batch (one madvise() per run costs a shootdown each: ~50 us
  * a page measured here with the program running on the other CPU, against
- * ~1 us a page batched).  Faults go on meanwhile: a victim stays EVICT
+ * ~1 us a page batched: bench/madvise-batch).  Faults go on meanwhile: a victim stays EVICT
  * until settle_batch(), and a missing fault on an EVICT page is served from
  * the pool, which already holds it.  A page the handler has installed
  * again is never dropped twice: only a failed or partial call falls back,
