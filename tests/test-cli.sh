@@ -141,7 +141,8 @@ head -c 20000 "$tmp/mix.pages.zst" >"$tmp/cut.pages.zst"
 
 t_help() {
 	run --help
-	[ $rc -eq 0 ] && grep -q estimate "$out" && grep -q bench "$out" || return 1
+	[ $rc -eq 0 ] && grep -q estimate "$out" && grep -q bench "$out" &&
+		grep -q run "$out" && grep -q stat "$out" || return 1
 	run help
 	[ $rc -eq 0 ] && grep -q estimate "$out"
 }
@@ -156,7 +157,13 @@ t_cmd_help() {
 	run bench store --help
 	[ $rc -eq 0 ] && grep -q -- --corpus "$out" && grep -q -- --vs-zram "$out" || return 1
 	run bench --help
-	[ $rc -eq 0 ] && grep -q store "$out"
+	[ $rc -eq 0 ] && grep -q store "$out" || return 1
+	run run --help
+	[ $rc -eq 0 ] && grep -q -- --ram "$out" && grep -q -- --fallback "$out" || return 1
+	run help stat
+	[ $rc -eq 0 ] && grep -q -- --json "$out" || return 1
+	run stat -h
+	[ $rc -eq 0 ] && grep -q PID "$out"
 }
 t_version() {
 	run --version

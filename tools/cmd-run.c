@@ -60,7 +60,33 @@ static int usage(FILE *f)
 		   "                [--stats] [--stats-file FILE] [--fallback] "
 		   "-- PROGRAM [ARGS...]\n"
 		   "SIZE: bytes or K/M/G (KiB/MiB/GiB), e.g. 512M\n");
-	return 2;
+	if (f != stdout)
+		return 2;
+	fprintf(f,
+		"\nRun PROGRAM unmodified with a RAM budget: when its resident "
+		"memory nears\n--ram, cold pages of its heap and anonymous "
+		"mappings are compressed into\nan in-process pool and dropped; "
+		"a touch brings them back.  Output and\nexit status are the "
+		"program's own.\n\n"
+		"  --ram SIZE          budget for resident memory + pool + "
+		"tmem's metadata\n"
+		"                      (at least 16M; may be passed by ~4 MiB, "
+		"see docs/run.md)\n"
+		"  --pool-max SIZE     limit on the compressed pool (default "
+		"3/4 of --ram);\n"
+		"                      pages it cannot take stay resident\n"
+		"  --compressor NAME   lz4 (default), zstd or lzo\n"
+		"  --stats             print a summary to stderr at exit\n"
+		"  --stats-file FILE   write that summary as JSON to FILE\n"
+		"  --fallback          without userfaultfd permission, run the "
+		"program\n"
+		"                      unmanaged (with a warning) instead of "
+		"failing\n"
+		"  -h, --help          this text\n\n"
+		"Needs userfaultfd: root, access to /dev/userfaultfd, or\n"
+		"sysctl vm.unprivileged_userfaultfd=1.  Live counters of a "
+		"running program:\n'tmem stat PID'.\n");
+	return 0;
 }
 
 static int parse_size_flag(const char *flag, const char *s, uint64_t *out)
@@ -286,7 +312,7 @@ int cmd_run(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_RAM:
 			if (parse_size_flag("--ram", optarg, &ram))
@@ -316,9 +342,9 @@ int cmd_run(int argc, char **argv)
 		case OPT_FALLBACK:
 			fallback = 1;
 			break;
+		case 'h':
 		case OPT_HELP:
-			usage(stdout);
-			return 0;
+			return usage(stdout);
 		default:
 			if (optopt)
 				fprintf(stderr,

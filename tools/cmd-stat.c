@@ -78,10 +78,18 @@ void run_stats_json(FILE *f, const struct tmem_run_stats *st,
 	fprintf(f, ", \"compression_ratio\": %.4f}\n", ratio(st));
 }
 
-static int usage(void)
+static int usage(FILE *f)
 {
-	fprintf(stderr, "usage: tmem stat [--json] PID\n");
-	return 2;
+	fprintf(f, "usage: tmem stat [--json] PID\n");
+	if (f != stdout)
+		return 2;
+	fprintf(f,
+		"\nShow the live counters of process PID, which runs under "
+		"'tmem run'\n(read from %s/%sPID).\n\n"
+		"  --json      one JSON object instead of text\n"
+		"  -h, --help  this text\n",
+		TMEM_RUN_STATS_DIR, TMEM_RUN_STATS_PREFIX);
+	return 0;
 }
 
 int cmd_stat(int argc, char **argv)
@@ -92,10 +100,12 @@ int cmd_stat(int argc, char **argv)
 	int json = 0, fd;
 	long pid;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return usage(stdout);
 	if (argc == 3 && !strcmp(argv[1], "--json"))
 		json = 1;
 	else if (argc != 2)
-		return usage();
+		return usage(stderr);
 	errno = 0;
 	pid = strtol(argv[argc - 1], &end, 10);
 	if (errno || *end || pid <= 0) {
