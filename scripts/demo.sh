@@ -7,7 +7,7 @@
 #      rewrites them in random order (bench/usemem) runs with a 512 MiB RAM
 #      budget, after a plain run for comparison, and prints tmem's stats
 #   4. starts a real program (perl building an order book; RECORDS orders,
-#      default 200000, about 250 MiB of heap) and runs `tmem estimate` on
+#      default 200000, about 370 MiB of heap) and runs `tmem estimate` on
 #      it: how much would tmem save on this program, per compressor?
 #   5. runs the store benchmark (`tmem bench store`) on the pages just
 #      captured, once per compressor, and prints the tables.
