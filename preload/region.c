@@ -10,8 +10,10 @@
  * Per-page state (one byte per page, in a NORESERVE table): ZERO (not
  * populated, nothing stored), RES (present), POOL (dropped, stored in the
  * pool), EVICT (present, write-protected, being stored), plus REF (faulted
- * back from the pool since the clock hand passed: hot), NOACC (PROT_NONE,
- * never read it) and PIN (could not be dropped, e.g. mlocked).
+ * back from the pool since the clock hand passed: hot), PROT (refaulted
+ * soon after its eviction: the clock passes it by, see refault_class()),
+ * NOACC (PROT_NONE, never read it) and PIN (could not be dropped, e.g.
+ * mlocked).
  *
  * Eviction without races (write-protect, store, drop): a batch of victims
  * is write-protected, so a concurrent writer blocks in a WP fault while a
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -60,6 +63,7 @@
 #define PS_REF 0x04
 #define PS_NOACC 0x08
 #define PS_PIN 0x10
+#define PS_PROT 0x20
 
 #define RG_BATCH 256 /* pages per eviction step: 64-512 amortize the ioctls */
 #define RG_SCAN_MAX (64 * RG_BATCH) /* clock steps per batch at most */
@@ -71,6 +75,8 @@
 #define RG_SPAN_GAP 1024 /* pages between victims in one WP span at most */
 #define RG_MAX_HANDLERS 16 /* pinned handlers, one per CPU, up to this */
 #define RG_MAX_PAGES (1ull << 32) /* pool page index is 32 bits */
+#define RG_PROT_SHARE 240 /* protected pages: at most this /256 of resident */
+#define RG_PROT_DISTANCE 2 /* refault distance protecting: x resident pages */
 _Static_assert(RG_BATCH >= 64 && RG_BATCH <= 512, "batch size");
 
 static struct {
@@ -78,6 +84,9 @@ static struct {
 	size_t npages;
 	size_t arena_pages; /* [0, arena_pages): mimalloc; rest: mmap carve */
 	uint8_t *state;
+	uint32_t *evicted_at; /* per page: rg.evictions when it left */
+	uint32_t evictions; /* pages dropped so far (wraps; differences only) */
+	size_t prot; /* pages with PS_PROT */
 	int uffd;
 	struct tmem_pool *pool;
 	pthread_mutex_t lock, batch, tmu;
@@ -246,6 +255,32 @@ static void throttle(void)
 /* ------------------------------------------------------------------ */
 
 /*
+ * A refault's class: PS_PROT when the page came back within fewer
+ * evictions (its refault distance) than RG_PROT_DISTANCE times the
+ * resident pages, i.e. it would most likely have stayed had it been
+ * protected.  This is the kernel's workingset rule (mm/workingset.c,
+ * which compares with the resident lists: 1x; 2x gave the fewest refaults
+ * on bench/usemem of 1x, 1.5x, 2x, 3x, 4x), on two sets where the kernel has
+ * active and inactive lists: the clock never takes a protected page
+ * while the protected set is within its share of the resident ones
+ * (RG_PROT_SHARE), so a page that keeps coming back, or a working set
+ * that fits, is not pushed out by pages that are only passing through
+ * (a scan, a loop over more data than the budget, a random pass over
+ * everything).  tmem cannot see the accessed bit of resident pages:
+ * refaults are all it knows, and this makes the most of them.
+ * Called with rg.lock held.
+ */
+static uint8_t refault_class(size_t i)
+{
+	uint32_t distance = rg.evictions - rg.evicted_at[i];
+
+	if (distance >= RG_PROT_DISTANCE * rg.st->region_resident_pages)
+		return 0;
+	rg.prot++;
+	return PS_PROT;
+}
+
+/*
  * The never-touched pages from @i on, in its area, at most
  * RG_FAULT_AROUND: the run a first write installs at once.  Called with
  * rg.lock held; a ZERO page has no PTE (every fault in the region comes
@@ -262,6 +297,55 @@ static size_t zero_run(size_t i)
 	while (i + n < end && rg.state[i + n] == PS_ZERO)
 		n++;
 	return n;
+}
+
+/*
+ * A missing fault on a page the pool holds (POOL), or may hold (EVICT:
+ * picked by the evictor, maybe stored, maybe dropped).  Called with
+ * rg.lock held.
+ *
+ * The message can be stale: a faulting thread is also woken by wakes
+ * that are not its own (an unprotect or a wake over a range), retries,
+ * and may fault again, so a second message for the same page can reach
+ * the other handler after the first was served, and the evictor may have
+ * picked the page again meanwhile.  An EVICT page that is still mapped
+ * must then be left alone: not yet stored (-ENOENT), or stored but not
+ * yet dropped (UFFDIO_COPY says -EEXIST).  Taking it back from the pool
+ * there would let the evictor's drop throw away its only copy.
+ */
+static void serve_stored(char *page, size_t i, uint8_t s)
+{
+	int err = tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i, staging);
+
+	if (err == -ENOENT && (s & PS_MASK) == PS_EVICT) {
+		STAT_ADD(stale_faults, 1); /* still mapped, not stored yet */
+		return;
+	}
+	if (err) {
+		/* The pool lost a page it accepted: nothing correct can be
+		 * given to the program. */
+		tm_log("tmem: fatal: page %p could not be read back from the "
+		       "pool (%d)\n",
+		       (void *)page, err);
+		abort();
+	}
+	err = uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE, 0);
+	if (err == -EEXIST) {
+		STAT_ADD(stale_faults, 1); /* still mapped; copy stays pooled */
+		return;
+	}
+	if (err) {
+		tm_log("tmem: fatal: UFFDIO_COPY at %p failed (%d)\n",
+		       (void *)page, err);
+		abort();
+	}
+	tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+	rg.state[i] =
+		(uint8_t)((s & ~PS_MASK) | PS_RES | PS_REF | refault_class(i));
+	atomic_fetch_add(&rg.since, 1);
+	STAT_ADD(refaults, 1);
+	STAT_ADD(pool_pages, (uint64_t)-1);
+	STAT_ADD(region_resident_pages, 1);
 }
 
 static void serve(uint64_t addr, uint64_t flags)
@@ -292,29 +376,8 @@ static void serve(uint64_t addr, uint64_t flags)
 	throttle();
 	pthread_mutex_lock(&rg.lock);
 	s = rg.state[i];
-	/* EVICT here: dropped by the evictor, not yet settled; stored. */
 	if ((s & PS_MASK) == PS_POOL || (s & PS_MASK) == PS_EVICT) {
-		err = tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i, staging);
-		if (err) {
-			/* The pool lost a page it accepted: nothing correct
-			 * can be given to the program. */
-			tm_log("tmem: fatal: page %p could not be read back "
-			       "from the pool (%d)\n",
-			       (void *)page, err);
-			abort();
-		}
-		err = uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE);
-		if (err && err != -EEXIST) {
-			tm_log("tmem: fatal: UFFDIO_COPY at %p failed (%d)\n",
-			       (void *)page, err);
-			abort();
-		}
-		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
-		rg.state[i] = (uint8_t)((s & ~PS_MASK) | PS_RES | PS_REF);
-		atomic_fetch_add(&rg.since, 1);
-		STAT_ADD(refaults, 1);
-		STAT_ADD(pool_pages, (uint64_t)-1);
-		STAT_ADD(region_resident_pages, 1);
+		serve_stored(page, i, s);
 	} else {
 		n = 1;
 		/* First write into fresh memory: the program is most likely
@@ -325,23 +388,21 @@ static void serve(uint64_t addr, uint64_t flags)
 		    (flags & UFFD_PAGEFAULT_FLAG_WRITE)) {
 			n = zero_run(i); /* 0 if flagged, e.g. NOACC */
 			if (n < 2 || uffd_copy(rg.uffd, page, zero_src,
-					       n << TM_PAGE_SHIFT))
+					       n << TM_PAGE_SHIFT, 0))
 				n = 1;
 		}
 		if (n == 1) {
 			if (flags & UFFD_PAGEFAULT_FLAG_WRITE)
 				err = uffd_copy(rg.uffd, page, zero_src,
-						TM_PAGE_SIZE);
+						TM_PAGE_SIZE, 0);
 			else
-				err = uffd_zeropage(rg.uffd, page,
-						    TM_PAGE_SIZE);
-			if (err == -EEXIST)
-				uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
-			else if (err)
+				err = uffd_zeropage(rg.uffd, page, TM_PAGE_SIZE,
+						    0);
+			/* -EEXIST: another thread's fault installed it */
+			if (err && err != -EEXIST)
 				tm_log("tmem: cannot map a zero page at %p "
 				       "(%d)\n",
-				       (void *)page, err),
-					uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+				       (void *)page, err);
 		}
 		if ((s & PS_MASK) == PS_ZERO) {
 			for (size_t k = i; k < i + n; k++)
@@ -357,6 +418,9 @@ static void serve(uint64_t addr, uint64_t flags)
 		STAT_ADD(zero_faults, 1);
 	}
 	pthread_mutex_unlock(&rg.lock);
+	/* Installed without waking (see uffd_copy()): wake the faulting
+	 * thread only now, so it cannot preempt us while we hold rg.lock. */
+	uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
 	STAT_ADD(faults, 1);
 	STAT_ADD(fault_ns, now_ns() - t0);
 	if (rss_estimate() > rg.high)
@@ -369,6 +433,8 @@ static void *handler_main(void *arg)
 	long cpu = (long)arg - 1;
 
 	rg_internal = 1;
+	/* Named so that top -H, ps -L and perf tell tmem's threads apart. */
+	prctl(PR_SET_NAME, "tmem-fault");
 	if (cpu >= 0) {
 		cpu_set_t one;
 
@@ -420,6 +486,8 @@ static size_t pick_victims(size_t *v, size_t *swept)
 {
 	size_t n = 0, scanned = 0;
 	size_t i = rg.hand;
+	size_t prot_cap =
+		(size_t)(rg.st->region_resident_pages * RG_PROT_SHARE / 256);
 
 	if (rg.lo[0] == rg.hi[0] && rg.lo[1] == rg.hi[1])
 		return 0;
@@ -430,7 +498,14 @@ static size_t pick_victims(size_t *v, size_t *swept)
 		uint8_t s = rg.state[i];
 
 		if ((s & PS_MASK) == PS_RES && !(s & (PS_NOACC | PS_PIN))) {
-			if (s & PS_REF)
+			if (s & PS_PROT) {
+				/* Over its share: back to the clock, with
+				 * one more turn to prove itself. */
+				if (rg.prot > prot_cap) {
+					rg.state[i] = (uint8_t)(s & ~PS_PROT);
+					rg.prot--;
+				}
+			} else if (s & PS_REF)
 				rg.state[i] = s & (uint8_t)~PS_REF;
 			else {
 				rg.state[i] =
@@ -581,6 +656,7 @@ static size_t settle_batch(const size_t *v, const uint8_t *ok, size_t n)
 				rg.state[i] =
 					(uint8_t)((s & ~PS_MASK & ~PS_REF) |
 						  PS_POOL);
+			rg.evicted_at[i] = ++rg.evictions;
 			dropped++;
 		}
 	}
@@ -659,13 +735,19 @@ static void update_pool_stats(void)
 			return;
 	}
 	STAT_SET(pool_bytes, ps.pool_bytes);
-	if (ps.pool_bytes + ps.metadata_bytes > rg.st->pool_peak_bytes)
+	/* The ratio at the pool's peak is what `--stats` reports: at exit
+	 * the program has freed most of its memory, and so the pool. */
+	if (ps.pool_bytes + ps.metadata_bytes > rg.st->pool_peak_bytes) {
 		STAT_SET(pool_peak_bytes, ps.pool_bytes + ps.metadata_bytes);
+		STAT_SET(peak_orig_bytes, ps.orig_bytes);
+		STAT_SET(peak_compressed_bytes, ps.compressed_bytes);
+	}
 	STAT_SET(pool_metadata_bytes, ps.metadata_bytes);
 	STAT_SET(compressed_bytes, ps.compressed_bytes);
 	STAT_SET(samefill_pages, ps.samefill_puts);
+	/* a state byte and an eviction stamp per page of the clock's domain */
 	for (int a = 0; a < 2; a++)
-		meta += rg.hi[a] - rg.lo[a];
+		meta += (rg.hi[a] - rg.lo[a]) * (1 + sizeof(*rg.evicted_at));
 	STAT_SET(shim_metadata_bytes,
 		 (meta + TM_PAGE_SIZE - 1) & ~(TM_PAGE_SIZE - 1));
 }
@@ -674,6 +756,7 @@ static void *evictor_main(void *arg)
 {
 	(void)arg;
 	rg_internal = 1;
+	prctl(PR_SET_NAME, "tmem-evict");
 	for (;;) {
 		struct timespec ts = deadline_in(20000000);
 
@@ -746,6 +829,8 @@ void rg_discard(void *addr, size_t len)
 			} else if ((s & PS_MASK) == PS_RES) {
 				res++;
 			}
+			if (s & PS_PROT)
+				rg.prot--;
 			rg.state[i] = s & PS_NOACC;
 		}
 		sys_madvise(page_addr(first), (stop - first) << TM_PAGE_SHIFT,
@@ -798,7 +883,7 @@ int rg_move(void *dst, void *src, size_t len)
 		switch (s & PS_MASK) {
 		case PS_RES:
 			err = uffd_copy(rg.uffd, page_addr(d0 + k),
-					page_addr(s0 + k), TM_PAGE_SIZE);
+					page_addr(s0 + k), TM_PAGE_SIZE, 1);
 			if (err == -EEXIST)
 				err = 0;
 			rg.state[d0 + k] = PS_RES;
@@ -819,7 +904,7 @@ int rg_move(void *dst, void *src, size_t len)
 			} else {
 				/* Pool full: bring the copy in resident. */
 				err = uffd_copy(rg.uffd, page_addr(d0 + k),
-						staging, TM_PAGE_SIZE);
+						staging, TM_PAGE_SIZE, 1);
 				rg.state[d0 + k] = PS_RES;
 				touch_bounds(d0 + k);
 				STAT_ADD(region_resident_pages, 1);
@@ -1050,6 +1135,13 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 		err = -errno;
 		goto unmap_region;
 	}
+	rg.evicted_at = sys_mmap(
+		NULL, table * sizeof(*rg.evicted_at), PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (rg.evicted_at == MAP_FAILED) {
+		err = -errno;
+		goto unmap_table;
+	}
 	/* THP would make one fault populate 2 MiB behind our back. */
 	sys_madvise(rg.base, len, MADV_NOHUGEPAGE);
 	err = uffd_register(rg.uffd, rg.base, len);
@@ -1090,6 +1182,8 @@ destroy_pool:
 	tmem_pool_destroy(rg.pool);
 	rg.pool = NULL;
 unmap_table:
+	if (rg.evicted_at != MAP_FAILED)
+		sys_munmap(rg.evicted_at, table * sizeof(*rg.evicted_at));
 	sys_munmap(rg.state, table);
 unmap_region:
 	sys_munmap(raw, len + RG_ALIGN);

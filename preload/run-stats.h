@@ -43,7 +43,10 @@
 	X(discarded_pages, pages, "pages freed by the program (dropped)")      \
 	X(writebacks, pages, "pages written to a backing file")                \
 	X(budget_exceeded, flag, "1 once memory grew past --ram")              \
-	X(pool_peak_bytes, bytes, "highest pool + metadata seen")
+	X(pool_peak_bytes, bytes, "highest pool + metadata seen")              \
+	X(stale_faults, faults, "fault messages for pages already in place")   \
+	X(peak_orig_bytes, bytes, "pages the pool held at its peak, bytes")    \
+	X(peak_compressed_bytes, bytes, "their compressed size")
 
 struct tmem_run_stats {
 	uint64_t magic;

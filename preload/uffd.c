@@ -99,7 +99,7 @@ int uffd_register(int fd, void *addr, size_t len)
 	return 0;
 }
 
-int uffd_copy(int fd, void *dst, const void *src, size_t len)
+int uffd_copy(int fd, void *dst, const void *src, size_t len, int wake)
 {
 	size_t done = 0;
 
@@ -108,6 +108,7 @@ int uffd_copy(int fd, void *dst, const void *src, size_t len)
 			.dst = (uintptr_t)dst + done,
 			.src = (uintptr_t)src + done,
 			.len = len - done,
+			.mode = wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE,
 		};
 
 		if (!ioctl(fd, UFFDIO_COPY, &c))
@@ -120,7 +121,7 @@ int uffd_copy(int fd, void *dst, const void *src, size_t len)
 	return 0;
 }
 
-int uffd_zeropage(int fd, void *dst, size_t len)
+int uffd_zeropage(int fd, void *dst, size_t len, int wake)
 {
 	size_t done = 0;
 
@@ -128,6 +129,7 @@ int uffd_zeropage(int fd, void *dst, size_t len)
 		struct uffdio_zeropage z = {
 			.range = { .start = (uintptr_t)dst + done,
 				   .len = len - done },
+			.mode = wake ? 0 : UFFDIO_ZEROPAGE_MODE_DONTWAKE,
 		};
 
 		if (!ioctl(fd, UFFDIO_ZEROPAGE, &z))

@@ -34,10 +34,16 @@ int uffd_open(int *fd, enum uffd_how *how);
 
 /* Register [addr, addr+len) for missing and write-protect faults. */
 int uffd_register(int fd, void *addr, size_t len);
-/* Install a copy of @src (one page) at @dst; -EEXIST if already present. */
-int uffd_copy(int fd, void *dst, const void *src, size_t len);
-/* Map the shared zero page at @dst; -EEXIST if already present. */
-int uffd_zeropage(int fd, void *dst, size_t len);
+/*
+ * Install a copy of @src at @dst; -EEXIST if already present.  With @wake
+ * 0 the threads waiting on the range stay asleep until uffd_wake(): the
+ * fault handler installs under its lock and wakes after letting go, so a
+ * woken thread that preempts it never waits behind that lock.
+ */
+int uffd_copy(int fd, void *dst, const void *src, size_t len, int wake);
+/* Map the shared zero page at @dst; -EEXIST if already present; @wake as
+ * for uffd_copy(). */
+int uffd_zeropage(int fd, void *dst, size_t len, int wake);
 /* Write-protect (@wp = 1) or unprotect and wake waiters (@wp = 0). */
 int uffd_wp(int fd, void *addr, size_t len, int wp);
 /* Wake threads waiting on faults in the range. */

@@ -21,11 +21,17 @@
 
 #include "cmd-run.h"
 
+/*
+ * Pages held / their compressed size (same-filled pages count as held
+ * and take nothing, as zram's mm_stat counts them), when the pool was at
+ * its largest: at exit it holds what the program had not freed, if
+ * anything.  0 before the pool held a compressed page.
+ */
 static double ratio(const struct tmem_run_stats *st)
 {
-	if (!st->compressed_bytes)
+	if (!st->peak_compressed_bytes)
 		return 0.0;
-	return (double)st->pool_pages * 4096.0 / (double)st->compressed_bytes;
+	return (double)st->peak_orig_bytes / (double)st->peak_compressed_bytes;
 }
 
 static double mib(uint64_t b)
@@ -55,9 +61,12 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 		st->pages_compressed, st->samefill_pages, st->evict_kept);
 	fprintf(f,
 		"tmem:   faults served     %" PRIu64 " (refaults %" PRIu64
-		", zero %" PRIu64 ", write-waits %" PRIu64 ")\n",
-		st->faults, st->refaults, st->zero_faults, st->wp_faults);
-	fprintf(f, "tmem:   compression ratio %.2f\n", ratio(st));
+		", zero %" PRIu64 ", write-waits %" PRIu64 ", stale %" PRIu64
+		")\n",
+		st->faults, st->refaults, st->zero_faults, st->wp_faults,
+		st->stale_faults);
+	fprintf(f, "tmem:   compression ratio %.2f (pool at its peak)\n",
+		ratio(st));
 	fprintf(f, "tmem:   fault service     %.3f s, eviction %.3f s\n",
 		(double)st->fault_ns / 1e9, (double)st->evict_ns / 1e9);
 	fprintf(f, "tmem:   writebacks        %" PRIu64 "\n", st->writebacks);
