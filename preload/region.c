@@ -72,6 +72,7 @@
 #define RG_ALIGN (64ul << 20) /* mimalloc arenas want segment alignment */
 #define RG_PIDFD_SELF (-10000) /* PIDFD_SELF_THREAD (Linux 6.14+): our mm */
 #define RG_FAULT_AROUND 16 /* fresh pages a first write installs at most */
+#define RG_READAHEAD 16 /* pooled pages a sequential refault brings at most */
 #define RG_SPAN_GAP 1024 /* pages between victims in one WP span at most */
 #define RG_MAX_HANDLERS 16 /* pinned handlers, one per CPU, up to this */
 #define RG_MAX_PAGES (1ull << 32) /* pool page index is 32 bits */
@@ -87,6 +88,8 @@ static struct {
 	uint32_t *evicted_at; /* per page: rg.evictions when it left */
 	uint32_t evictions; /* pages dropped so far (wraps; differences only) */
 	size_t prot; /* pages with PS_PROT */
+	size_t ra_next, ra_window; /* read-ahead: where a sequential refault
+				    * would come next, and the run it gets */
 	int uffd;
 	struct tmem_pool *pool;
 	pthread_mutex_t lock, batch, tmu;
@@ -111,7 +114,9 @@ static struct {
 	uint64_t pool_max;
 } rg;
 
-static unsigned char staging[TM_PAGE_SIZE] __attribute__((aligned(4096)));
+/* Decompressed pages to install: one, or a read-ahead run. */
+static unsigned char staging[RG_READAHEAD * TM_PAGE_SIZE]
+	__attribute__((aligned(4096)));
 /* Zeroes to install: one page, or a fault-around run. */
 static const unsigned char zero_src[RG_FAULT_AROUND * TM_PAGE_SIZE]
 	__attribute__((aligned(4096)));
@@ -300,6 +305,33 @@ static size_t zero_run(size_t i)
 }
 
 /*
+ * Read-ahead for refaults, as swap readahead in the kernel: a refault at
+ * the page right after the last run served is a sequential scan, and its
+ * run doubles (2, 4, ... RG_READAHEAD pages); any other refault starts
+ * again at one page.  The run is the POOL pages from @i on (settled, so
+ * surely not mapped), in its area.  A random access pattern never pays
+ * for it; a scan over evicted memory takes one fault per run instead of
+ * one per page.  Called with rg.lock held.
+ */
+static size_t readahead_run(size_t i)
+{
+	size_t end, n = 1;
+
+	rg.ra_window =
+		i == rg.ra_next ? (rg.ra_window < 2 ? 2 : rg.ra_window * 2) : 1;
+	if (rg.ra_window > RG_READAHEAD)
+		rg.ra_window = RG_READAHEAD;
+	end = i + rg.ra_window;
+	if (i < rg.arena_pages && end > rg.arena_pages)
+		end = rg.arena_pages;
+	if (end > rg.npages)
+		end = rg.npages;
+	while (i + n < end && rg.state[i + n] == PS_POOL)
+		n++;
+	return n;
+}
+
+/*
  * A missing fault on a page the pool holds (POOL), or may hold (EVICT:
  * picked by the evictor, maybe stored, maybe dropped).  Called with
  * rg.lock held.
@@ -313,13 +345,14 @@ static size_t zero_run(size_t i)
  * yet dropped (UFFDIO_COPY says -EEXIST).  Taking it back from the pool
  * there would let the evictor's drop throw away its only copy.
  */
-static void serve_stored(char *page, size_t i, uint8_t s)
+static size_t serve_stored(char *page, size_t i, uint8_t s)
 {
+	size_t n = (s & PS_MASK) == PS_POOL ? readahead_run(i) : 1;
 	int err = tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i, staging);
 
 	if (err == -ENOENT && (s & PS_MASK) == PS_EVICT) {
 		STAT_ADD(stale_faults, 1); /* still mapped, not stored yet */
-		return;
+		return 1;
 	}
 	if (err) {
 		/* The pool lost a page it accepted: nothing correct can be
@@ -329,23 +362,42 @@ static void serve_stored(char *page, size_t i, uint8_t s)
 		       (void *)page, err);
 		abort();
 	}
-	err = uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE, 0);
+	for (size_t k = 1; k < n; k++)
+		if (tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)(i + k),
+				  staging + (k << TM_PAGE_SHIFT))) {
+			n = k;
+			break;
+		}
+	/* Pool copies are flushed only once installed: a failed run falls
+	 * back to the faulting page alone. */
+	if (n > 1 &&
+	    uffd_copy(rg.uffd, page, staging, n << TM_PAGE_SHIFT, 0) != 0)
+		n = 1;
+	err = n > 1 ? 0 : uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE, 0);
 	if (err == -EEXIST) {
 		STAT_ADD(stale_faults, 1); /* still mapped; copy stays pooled */
-		return;
+		return 1;
 	}
 	if (err) {
 		tm_log("tmem: fatal: UFFDIO_COPY at %p failed (%d)\n",
 		       (void *)page, err);
 		abort();
 	}
-	tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+	rg.ra_next = i + n;
+	for (size_t k = 0; k < n; k++)
+		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)(i + k));
 	rg.state[i] =
 		(uint8_t)((s & ~PS_MASK) | PS_RES | PS_REF | refault_class(i));
-	atomic_fetch_add(&rg.since, 1);
+	/* Read ahead, not yet used: no reference bit. */
+	for (size_t k = 1; k < n; k++)
+		rg.state[i + k] =
+			(uint8_t)((rg.state[i + k] & ~PS_MASK) | PS_RES);
+	atomic_fetch_add(&rg.since, n);
 	STAT_ADD(refaults, 1);
-	STAT_ADD(pool_pages, (uint64_t)-1);
-	STAT_ADD(region_resident_pages, 1);
+	STAT_ADD(readahead_pages, n - 1);
+	STAT_ADD(pool_pages, (uint64_t)0 - n);
+	STAT_ADD(region_resident_pages, n);
+	return n;
 }
 
 static void serve(uint64_t addr, uint64_t flags)
@@ -377,7 +429,7 @@ static void serve(uint64_t addr, uint64_t flags)
 	pthread_mutex_lock(&rg.lock);
 	s = rg.state[i];
 	if ((s & PS_MASK) == PS_POOL || (s & PS_MASK) == PS_EVICT) {
-		serve_stored(page, i, s);
+		n = serve_stored(page, i, s);
 	} else {
 		n = 1;
 		/* First write into fresh memory: the program is most likely
@@ -419,8 +471,9 @@ static void serve(uint64_t addr, uint64_t flags)
 	}
 	pthread_mutex_unlock(&rg.lock);
 	/* Installed without waking (see uffd_copy()): wake the faulting
-	 * thread only now, so it cannot preempt us while we hold rg.lock. */
-	uffd_wake(rg.uffd, page, TM_PAGE_SIZE);
+	 * thread only now, so it cannot preempt us while we hold rg.lock;
+	 * and any other thread waiting in the run installed with it. */
+	uffd_wake(rg.uffd, page, n << TM_PAGE_SHIFT);
 	STAT_ADD(faults, 1);
 	STAT_ADD(fault_ns, now_ns() - t0);
 	if (rss_estimate() > rg.high)

@@ -46,7 +46,8 @@
 	X(pool_peak_bytes, bytes, "highest pool + metadata seen")              \
 	X(stale_faults, faults, "fault messages for pages already in place")   \
 	X(peak_orig_bytes, bytes, "pages the pool held at its peak, bytes")    \
-	X(peak_compressed_bytes, bytes, "their compressed size")
+	X(peak_compressed_bytes, bytes, "their compressed size")               \
+	X(readahead_pages, pages, "pooled pages brought in ahead of a scan")
 
 struct tmem_run_stats {
 	uint64_t magic;

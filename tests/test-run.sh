@@ -79,6 +79,13 @@ json_field() {
 
 # --- same behaviour -------------------------------------------------------
 same fill-random-passes 48M "$(prog fill)" 128 3 7
+# Its last pass reads every page in order: refaults there are read ahead.
+ra=$(json_field "$TMP/fill-random-passes.json" readahead_pages)
+if [ -n "$ra" ] && [ "$ra" -gt 1000 ]; then
+	ok "read-ahead: $ra pages brought in ahead of the final scan"
+else
+	bad "read-ahead: readahead_pages=${ra:-?} after a sequential pass"
+fi
 same fill-many-chunks 32M "$(prog fill)" 96 2 11 1
 same threads-checksums 48M "$(prog threads)" 64 100000
 same fork-and-exec 48M "$(prog forks)" 96
@@ -101,6 +108,16 @@ if [ $rc -eq 0 ] && [ -n "$peak" ] && [ "$peak" -le $limit ]; then
 else
 	bad "budget: rc=$rc peak=${peak:-?} bytes > 64M + ${SLACK_MB}M"
 	cat "$TMP/b.err" | head -5
+fi
+# The ratio --stats reports is the pool's at its peak, not what is left at
+# exit (the program freed its memory: that once read 0.10 here).
+orig=$(json_field "$TMP/budget.json" peak_orig_bytes)
+comp=$(json_field "$TMP/budget.json" peak_compressed_bytes)
+if [ -n "$orig" ] && [ -n "$comp" ] && [ "$comp" -gt 0 ] &&
+	[ "$orig" -ge $((2 * comp)) ] && [ "$orig" -ge $((16 << 20)) ]; then
+	ok "ratio: the pool held $((orig / 1048576)) MiB in $((comp / 1048576)) MiB at its peak"
+else
+	bad "ratio: peak_orig_bytes=${orig:-?} peak_compressed_bytes=${comp:-?}"
 fi
 
 # --- errors ------------------------------------------------------------------

@@ -62,9 +62,9 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 	fprintf(f,
 		"tmem:   faults served     %" PRIu64 " (refaults %" PRIu64
 		", zero %" PRIu64 ", write-waits %" PRIu64 ", stale %" PRIu64
-		")\n",
+		"; %" PRIu64 " pages read ahead)\n",
 		st->faults, st->refaults, st->zero_faults, st->wp_faults,
-		st->stale_faults);
+		st->stale_faults, st->readahead_pages);
 	fprintf(f, "tmem:   compression ratio %.2f (pool at its peak)\n",
 		ratio(st));
 	fprintf(f, "tmem:   fault service     %.3f s, eviction %.3f s\n",
