@@ -2,11 +2,13 @@
 /*
  * usemem.c - a usemem-style workload for comparing swap paths:
  *
- *   usemem [--size SIZE] [--passes N] [--seed S] [--corpus FILE] [--dump FILE]
+ *   usemem [--size SIZE] [--passes N] [--seed S] [--order random|seq]
+ *          [--corpus FILE] [--dump FILE]
  *
  * Allocate SIZE with malloc (a few large blocks), fill every 4 KiB page
  * with realistic contents, then make N passes over all pages, each in a
- * fresh seeded random order; a visit reads the page (its checksum must
+ * fresh seeded random order (or, with --order seq, first to last: a scan,
+ * where read-ahead pays); a visit reads the page (its checksum must
  * match what was last written there) and writes a few words of it.
  *
  * Like vm-scalability's usemem it is meant to run in less memory than it
@@ -21,8 +23,8 @@
  *
  * Every visit checks the whole page against a per-page XXH3 checksum, so
  * a run is also a correctness test: a lost, stale or corrupted page makes
- * it exit 1.  The final checksum depends only on --size, --passes, --seed
- * and the corpus, so runs of the same workload under different memory
+ * it exit 1.  The final checksum depends only on --size, --passes, --seed,
+ * --order and the corpus, so runs of the same workload under different memory
  * managers must print the same one.
  *
  * Output: one line on stdout, "usemem: key=value ...", with fill_s and
@@ -723,9 +725,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: usemem [--size SIZE] [--passes N] [--seed S] "
-		"[--corpus FILE] [--dump FILE]\n"
+		"[--order random|seq] [--corpus FILE] [--dump FILE]\n"
 		"  --size SIZE    memory to use, bytes or K/M/G (default 1.5G)\n"
-		"  --passes N     random passes over all pages (default 2)\n"
+		"  --passes N     passes over all pages (default 2)\n"
+		"  --order O      order of a pass: random (default: a new "
+		"seeded\n"
+		"                 permutation each pass) or seq (first to "
+		"last page)\n"
 		"  --seed S       seed of contents and orders (default 1)\n"
 		"  --corpus FILE  cycle the pages of FILE (raw 4 KiB pages or "
 		"zstd of them)\n"
@@ -746,11 +752,13 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "corpus", required_argument, NULL, 'c' },
 		{ "dump", required_argument, NULL, 'd' },
+		{ "order", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t size = DEFAULT_SIZE, seed = 1, passes = 2, bad = 0, final;
 	const char *corpus_path = NULL, *dump_path = NULL;
+	int sequential = 0;
 	struct corpus corpus = { .fd = -1 };
 	struct mem m = { 0 };
 	double t0, t1, tp, t2;
@@ -789,6 +797,16 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			dump_path = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "random") && strcmp(optarg, "seq")) {
+				fprintf(stderr,
+					"usemem: --order: '%s' is not random "
+					"or seq\n",
+					optarg);
+				return 2;
+			}
+			sequential = !strcmp(optarg, "seq");
 			break;
 		case 'h':
 			usage(stdout);
@@ -848,7 +866,8 @@ int main(int argc, char **argv)
 		r = rng_stream(seed, 1 + pass);
 		for (i = 0; i < m.pages; i++)
 			perm[i] = (uint32_t)i;
-		for (i = m.pages - 1; i > 0; i--) {
+		/* The rng still drives the visits' writes in seq order. */
+		for (i = m.pages - 1; i > 0 && !sequential; i--) {
 			size_t j = rng_below(&r, i + 1);
 			uint32_t t = perm[i];
 
@@ -874,9 +893,10 @@ int main(int argc, char **argv)
 	t2 = now();
 	final = XXH3_64bits(sum, m.pages * sizeof(*sum));
 	printf("usemem: size=%" PRIu64 " pages=%zu passes=%" PRIu64
-	       " seed=%" PRIu64 " source=%s fill_s=%.3f passes_s=%.3f "
+	       " seed=%" PRIu64 " order=%s source=%s fill_s=%.3f passes_s=%.3f "
 	       "mismatches=%" PRIu64 " checksum=%016" PRIx64 "\n",
 	       (uint64_t)m.pages * PAGE, m.pages, passes, seed,
+	       sequential ? "seq" : "random",
 	       corpus_path ? "corpus" : "synthetic", t1 - t0, t2 - tp, bad,
 	       final);
 	free(perm);
