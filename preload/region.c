@@ -264,8 +264,9 @@ static void throttle(void)
  * evictions (its refault distance) than RG_PROT_DISTANCE times the
  * resident pages, i.e. it would most likely have stayed had it been
  * protected.  This is the kernel's workingset rule (mm/workingset.c,
- * which compares with the resident lists: 1x; 2x gave the fewest refaults
- * on bench/usemem of 1x, 1.5x, 2x, 3x, 4x), on two sets where the kernel has
+ * which compares with the resident lists: 1x; on bench/usemem 768M under
+ * --ram 445M, 1x and 4x left ~368K refaults, 1.5x to 3x 352-362K, one run
+ * each), on two sets where the kernel has
  * active and inactive lists: the clock never takes a protected page
  * while the protected set is within its share of the resident ones
  * (RG_PROT_SHARE), so a page that keeps coming back, or a working set
@@ -286,6 +287,20 @@ static uint8_t refault_class(size_t i)
 }
 
 /*
+ * Where a run of at most @max pages from @i ends: the runs one fault
+ * installs stay in @i's area (arena or mmap carve), whose pages belong to
+ * different mappings, and in the region.
+ */
+static size_t run_end(size_t i, size_t max)
+{
+	size_t end = i + max;
+
+	if (i < rg.arena_pages && end > rg.arena_pages)
+		end = rg.arena_pages;
+	return end < rg.npages ? end : rg.npages;
+}
+
+/*
  * The never-touched pages from @i on, in its area, at most
  * RG_FAULT_AROUND: the run a first write installs at once.  Called with
  * rg.lock held; a ZERO page has no PTE (every fault in the region comes
@@ -293,12 +308,8 @@ static uint8_t refault_class(size_t i)
  */
 static size_t zero_run(size_t i)
 {
-	size_t end = i + RG_FAULT_AROUND, n = 0;
+	size_t end = run_end(i, RG_FAULT_AROUND), n = 0;
 
-	if (i < rg.arena_pages && end > rg.arena_pages)
-		end = rg.arena_pages;
-	if (end > rg.npages)
-		end = rg.npages;
 	while (i + n < end && rg.state[i + n] == PS_ZERO)
 		n++;
 	return n;
@@ -321,11 +332,7 @@ static size_t readahead_run(size_t i)
 		i == rg.ra_next ? (rg.ra_window < 2 ? 2 : rg.ra_window * 2) : 1;
 	if (rg.ra_window > RG_READAHEAD)
 		rg.ra_window = RG_READAHEAD;
-	end = i + rg.ra_window;
-	if (i < rg.arena_pages && end > rg.arena_pages)
-		end = rg.arena_pages;
-	if (end > rg.npages)
-		end = rg.npages;
+	end = run_end(i, rg.ra_window);
 	while (i + n < end && rg.state[i + n] == PS_POOL)
 		n++;
 	return n;
@@ -370,10 +377,10 @@ static size_t serve_stored(char *page, size_t i, uint8_t s)
 		}
 	/* Pool copies are flushed only once installed: a failed run falls
 	 * back to the faulting page alone. */
-	if (n > 1 &&
-	    uffd_copy(rg.uffd, page, staging, n << TM_PAGE_SHIFT, 0) != 0)
+	if (n > 1 && uffd_copy(rg.uffd, page, staging, n << TM_PAGE_SHIFT, 0))
 		n = 1;
-	err = n > 1 ? 0 : uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE, 0);
+	if (n == 1)
+		err = uffd_copy(rg.uffd, page, staging, TM_PAGE_SIZE, 0);
 	if (err == -EEXIST) {
 		STAT_ADD(stale_faults, 1); /* still mapped; copy stays pooled */
 		return 1;
