@@ -48,6 +48,14 @@ void rg_atfork_parent(void);
 int rg_atfork_child(void);
 void rg_exit(void);
 
+/* stats-page.c: /dev/shm/tmem-<pid>, or @local when it cannot be had. */
+struct tmem_run_stats *stats_page_open(struct tmem_run_stats *local,
+				       const char *compressor, uint64_t ram,
+				       uint64_t pool_max);
+void stats_page_close(struct tmem_run_stats *st,
+		      const struct tmem_run_stats *local);
+void stats_page_remove(void);
+
 /* carve.c: first-fit range allocator for anonymous mmap in the region. */
 void carve_init(void *base, size_t len);
 void *carve_alloc(size_t len);

@@ -102,7 +102,7 @@ static struct {
 	_Atomic uint64_t rss; /* bytes at the last statm read */
 	_Atomic uint64_t since; /* pages installed since that read */
 	_Atomic int stuck; /* evictor found nothing to evict */
-	int statm_fd, stats_fd;
+	int statm_fd;
 	int pidfd; /* process_madvise() on ourselves: RG_PIDFD_SELF, an fd, -1 */
 	struct tmem_run_stats *st;
 	struct tmem_run_stats st_local; /* when no shm page could be had */
@@ -985,60 +985,6 @@ int rg_move(void *dst, void *src, size_t len)
 /* Setup, stats page, fork                                             */
 /* ------------------------------------------------------------------ */
 
-static void stats_path(char *buf, size_t len, pid_t pid)
-{
-	/* no snprintf in a fork child: build "/dev/shm/tmem-<pid>" by hand */
-	const char *pre = TMEM_RUN_STATS_DIR "/" TMEM_RUN_STATS_PREFIX;
-	char digits[24];
-	size_t n = 0, k = 0;
-
-	do {
-		digits[n++] = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid && n < sizeof(digits));
-	while (*pre && k + 1 < len)
-		buf[k++] = *pre++;
-	while (n && k + 1 < len)
-		buf[k++] = digits[--n];
-	buf[k] = 0;
-}
-
-static void stats_open(void)
-{
-	char path[64];
-	void *p;
-	int fd;
-
-	rg.st = &rg.st_local;
-	stats_path(path, sizeof(path), getpid());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0)
-		goto fill;
-	if (ftruncate(fd, TM_PAGE_SIZE))
-		goto close_fd;
-	p = sys_mmap(NULL, TM_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		     0);
-	if (p == MAP_FAILED)
-		goto close_fd;
-	rg.st = p;
-	rg.stats_fd = fd;
-	goto fill;
-close_fd:
-	close(fd);
-	unlink(path);
-fill:
-	memset(rg.st, 0, sizeof(*rg.st));
-	rg.st->version = TMEM_RUN_STATS_VERSION;
-	rg.st->size = sizeof(*rg.st);
-	rg.st->pid = getpid();
-	memcpy(rg.st->compressor, rg.compressor, sizeof(rg.st->compressor));
-	rg.st->ram_bytes = rg.ram;
-	rg.st->pool_max_bytes = rg.pool_max;
-	atomic_thread_fence(memory_order_release);
-	rg.st->magic = TMEM_RUN_STATS_MAGIC;
-}
-
 /*
  * Run the pool's paths once, so every lazily bound function they call
  * (liblz4 is not linked -z now) is resolved before the handler threads
@@ -1224,7 +1170,8 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 		goto destroy_pool;
 	}
 	rg.pidfd = self_pidfd();
-	stats_open();
+	rg.st = stats_page_open(&rg.st_local, rg.compressor, rg.ram,
+				rg.pool_max);
 	read_rss();
 	warm_up();
 	err = start_handlers();
@@ -1306,13 +1253,10 @@ int rg_atfork_child(void)
 	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	resident = rg.st->region_resident_pages;
 	pooled = rg.st->pool_pages;
-	if (rg.stats_fd > 0) {
-		sys_munmap(rg.st, TM_PAGE_SIZE);
-		close(rg.stats_fd);
-		rg.stats_fd = 0;
-	}
+	stats_page_close(rg.st, &rg.st_local);
 	rg.top = 0;
-	stats_open();
+	rg.st = stats_page_open(&rg.st_local, rg.compressor, rg.ram,
+				rg.pool_max);
 	rg.st->region_resident_pages = resident;
 	rg.st->pool_pages = pooled;
 	atomic_store(&rg.stuck, 0);
@@ -1338,10 +1282,7 @@ int rg_atfork_child(void)
 /* The program exits: remove the stats page unless `tmem run` reads it. */
 void rg_exit(void)
 {
-	char path[64];
-
-	if (!rg.base || rg.top || rg.stats_fd <= 0)
+	if (!rg.base || rg.top || rg.st == &rg.st_local)
 		return;
-	stats_path(path, sizeof(path), getpid());
-	unlink(path);
+	stats_page_remove();
 }
