@@ -214,10 +214,19 @@ int tmem_put_page(struct tmem_pool *pool, uint64_t oid, uint32_t index,
  *
  * The page stays in the pool (a persistent get is not exclusive).
  *
+ * A get allocates nothing, with one exception: the first get of a thread
+ * from a zstd pool creates that thread's decompression context (about
+ * 100 KiB, kept until the thread exits), as the first put of a thread
+ * creates its compression context.  lz4 and lzo decompress without one.
+ *
  * Return: 0; -ENOENT if no page is stored under the key (@page is then
- * untouched); -EINVAL if @pool or @page is NULL; -EIO if the stored data
- * failed to decompress (a bug or memory corruption; @page is undefined).
- * Context: thread-safe; may block briefly on internal locks; no allocation.
+ * untouched); -EINVAL if @pool or @page is NULL; -ENOMEM if the thread's
+ * decompression context could not be allocated (the page stays stored and
+ * @page is untouched: try again when memory is back); -EIO if the stored
+ * data failed to decompress (a bug or memory corruption; @page is
+ * undefined).
+ * Context: thread-safe; may block briefly on internal locks; allocates
+ * only as said above.
  */
 int tmem_get_page(struct tmem_pool *pool, uint64_t oid, uint32_t index,
 		  void *page);

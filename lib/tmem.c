@@ -258,9 +258,12 @@ TM_EXPORT int tmem_get_page(struct tmem_pool *pool, uint64_t oid,
 		src = pool->za->map(pool->zp, ref.handle, &len);
 		if (len == TM_PAGE_SIZE)
 			memcpy(page, src, TM_PAGE_SIZE);
-		else if (pool->comp->decompress(src, len, page))
-			ret = -EIO;
+		else
+			ret = pool->comp->decompress(src, len, page);
 		pool->za->unmap(pool->zp, ref.handle);
+		/* -ENOMEM: the thread's context (see tmem.h); else corrupt. */
+		if (ret && ret != -ENOMEM)
+			ret = -EIO;
 		break;
 	}
 	s->c.gets++;

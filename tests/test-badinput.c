@@ -8,6 +8,7 @@
  * allocation site on the put path is hit in turn.
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "harness.h"
 #include "internal.h"
@@ -294,6 +295,76 @@ static void test_pool_create_failure(void)
 	CHECK(created);
 }
 
+/*
+ * A zstd get allocates the thread's decompression context on the thread's
+ * first get.  Without memory that get must say -ENOMEM (not -EIO, "the
+ * data is corrupt"), leave the caller's buffer alone and keep the page;
+ * the same thread's next get, with memory back, must work.
+ */
+struct first_get {
+	struct tmem_pool *pool;
+	long allow; /* allocations that succeed before the failures */
+	int during, untouched, after, same;
+};
+
+static void *first_get_thread(void *arg)
+{
+	struct first_get *g = arg;
+	unsigned char out[PG_SIZE], want[PG_SIZE], poison[PG_SIZE];
+
+	memset(poison, 0xee, sizeof(poison));
+	memcpy(out, poison, sizeof(out));
+	fail_after = g->allow;
+	g->during = tmem_get_page(g->pool, 0, 0, out);
+	fail_after = -1;
+	g->untouched = !memcmp(out, poison, PG_SIZE);
+	g->after = tmem_get_page(g->pool, 0, 0, out);
+	pg_make(want, PG_TEXT, 7);
+	g->same = !memcmp(out, want, PG_SIZE);
+	return NULL;
+}
+
+static void test_first_zstd_get_enomem(void)
+{
+	struct tm_os_ops ops = tm_os_default;
+	struct tmem_pool_params p;
+	struct tmem_pool *pool;
+	unsigned char page[PG_SIZE];
+	int refused = 0;
+	long n;
+
+	tmem_params_init(&p);
+	p.compressor = TMEM_COMP_ZSTD;
+	REQUIRE_EQ(tmem_pool_create(&p, &pool), 0);
+	pg_make(page, PG_TEXT, 7);
+	CHECK_EQ(tmem_put_page(pool, 0, 0, page), 0);
+	ops.malloc = f_malloc;
+	ops.realloc = f_realloc;
+	tm_os_set(&ops);
+	/* Fail each allocation of a fresh thread's first get in turn. */
+	for (n = 0; n < 4; n++) {
+		struct first_get g = { .pool = pool, .allow = n };
+		pthread_t tid;
+
+		if (pthread_create(&tid, NULL, first_get_thread, &g)) {
+			CHECK(0);
+			break;
+		}
+		pthread_join(tid, NULL);
+		if (g.during == -ENOMEM) {
+			refused++;
+			CHECK(g.untouched);
+		} else {
+			CHECK_EQ(g.during, 0);
+		}
+		CHECK_EQ(g.after, 0);
+		CHECK(g.same);
+	}
+	tm_os_set(NULL);
+	CHECK(refused > 0);
+	tmem_pool_destroy(pool);
+}
+
 static void test_strerror(void)
 {
 	CHECK(strstr(tmem_strerror(-ENOSPC), "limit") != NULL);
@@ -314,6 +385,8 @@ int main(void)
 	    "allocation failures give -ENOMEM and keep every stored page");
 	RUN(test_pool_create_failure,
 	    "pool creation fails cleanly at every allocation");
+	RUN(test_first_zstd_get_enomem,
+	    "a thread's first zstd get without memory gives -ENOMEM, then works");
 	RUN(test_strerror, "tmem_strerror describes the library's errors");
 	return th_finish();
 }
