@@ -122,6 +122,11 @@ struct tm_os_ops {
 	int (*discard)(void *addr, size_t len); /* give pages back, zeroed */
 	/* fault pages in, writable; may be NULL (they fault in on use) */
 	int (*populate)(void *addr, size_t len);
+	/*
+	 * keep a mapping out of transparent huge pages (MADV_NOHUGEPAGE);
+	 * may be NULL (then THP "always" may back it with 2 MiB pages)
+	 */
+	int (*nohuge)(void *addr, size_t len);
 	void *(*malloc)(size_t n);
 	void *(*realloc)(void *p, size_t n);
 	void (*free)(void *p);

@@ -29,7 +29,11 @@ void pa_destroy(struct pa *pa);
  * to pool_bytes.  Return 0 or -ENOMEM.
  */
 int pa_alloc(struct pa *pa, unsigned npages, void **out);
-/* Give a run back: its memory returns to the OS at once. */
+/*
+ * Give a run back: its memory returns to the OS at once.  If the OS
+ * refuses the discard, the pages stay counted in pool_bytes until the run
+ * is handed out again or the allocator is destroyed.
+ */
 void pa_free(struct pa *pa, void *run, unsigned npages);
 
 #endif /* TMEM_PAGEALLOC_H */

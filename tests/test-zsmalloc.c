@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "internal.h"
@@ -341,6 +342,150 @@ static void test_failures_leave_pool_unchanged(void)
 	zs_ops.destroy(zp);
 }
 
+/* ---- the page allocator under the OS layer ---------------------------- */
+
+static int refuse_discard(void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	return -EAGAIN;
+}
+
+/*
+ * pool_bytes counts the pages the pool holds.  A zspage whose discard the
+ * OS refused still holds its pages: it must stay counted, be counted once
+ * when it is reused, and be counted out when the pool goes.
+ */
+static void test_failed_discard_stays_counted(void)
+{
+	struct tm_os_ops ops = tm_os_default;
+	struct tm_acct a;
+	void *zp = new_pool(&a);
+	struct obj o;
+	uint64_t held;
+
+	REQUIRE(zp);
+	ops.discard = refuse_discard;
+	CHECK_EQ(store(zp, &o, 1000, 1), 0);
+	held = atomic_load(&a.pool_bytes);
+	CHECK(held > 0);
+	tm_os_set(&ops);
+	zs_ops.free(zp, o.h); /* the zspage empties; its discard fails */
+	tm_os_set(NULL);
+	CHECK_EQ(atomic_load(&a.pool_bytes), held);
+	/* Reused as it is: counted once, and the new object is intact. */
+	CHECK_EQ(store(zp, &o, 1000, 2), 0);
+	CHECK_EQ(atomic_load(&a.pool_bytes), held);
+	CHECK_EQ(atomic_load(&a.pool_peak), held);
+	CHECK(intact(zp, &o));
+	/* A discard that works gives it back. */
+	zs_ops.free(zp, o.h);
+	CHECK_EQ(atomic_load(&a.pool_bytes), 0);
+	/* Held when the pool goes: destroy counts it out. */
+	CHECK_EQ(store(zp, &o, 1000, 3), 0);
+	tm_os_set(&ops);
+	zs_ops.free(zp, o.h);
+	tm_os_set(NULL);
+	CHECK_EQ(atomic_load(&a.pool_bytes), held);
+	zs_ops.destroy(zp);
+	CHECK_EQ(atomic_load(&a.pool_bytes), 0);
+}
+
+/*
+ * /proc/self/smaps figures ("THPeligible", "Rss") of the mapping holding
+ * @addr, or -1 if the kernel does not report them.
+ */
+static long smaps_field(const void *addr, const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	size_t flen = strlen(field);
+	int inside = 0;
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			if (inside)
+				break;
+			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		} else if (inside && !strncmp(line, field, flen) &&
+			   line[flen] == ':') {
+			v = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static _Atomic int maps_seen, nohuge_seen;
+
+/* Map like the default, then ask for huge pages: THP "always" by hand. */
+static int huge_map(size_t len, void **out)
+{
+	int r = tm_os_default.map(len, out);
+
+	if (!r) {
+		madvise(*out, len, MADV_HUGEPAGE);
+		atomic_fetch_add(&maps_seen, 1);
+	}
+	return r;
+}
+
+static int count_nohuge(void *addr, size_t len)
+{
+	atomic_fetch_add(&nohuge_seen, 1);
+	return tm_os_default.nohuge(addr, len);
+}
+
+/*
+ * One small zspage must cost its own pages, not a 2 MiB huge page: every
+ * arena is marked MADV_NOHUGEPAGE through the OS layer, which overrides
+ * THP "always" (emulated here with MADV_HUGEPAGE on each new mapping).
+ */
+static void test_arenas_refuse_huge_pages(void)
+{
+	struct tm_os_ops ops = tm_os_default;
+	struct tm_acct a;
+	const void *p;
+	void *zp;
+	struct obj o;
+	long eligible, rss;
+	size_t len;
+
+	ops.map = huge_map;
+	ops.nohuge = count_nohuge;
+	atomic_store(&maps_seen, 0);
+	atomic_store(&nohuge_seen, 0);
+	tm_os_set(&ops);
+	zp = new_pool(&a);
+	if (zp && store(zp, &o, 1000, 1)) {
+		zs_ops.destroy(zp);
+		zp = NULL;
+	}
+	tm_os_set(NULL);
+	REQUIRE(zp);
+	CHECK(atomic_load(&maps_seen) > 0);
+	CHECK_EQ(atomic_load(&nohuge_seen), atomic_load(&maps_seen));
+	p = zs_ops.map(zp, o.h, &len);
+	eligible = smaps_field(p, "THPeligible");
+	rss = smaps_field(p, "Rss");
+	zs_ops.unmap(zp, o.h);
+	fprintf(stderr,
+		"  arena after one store: THPeligible %ld, Rss %ld kB, "
+		"pool_bytes %llu\n",
+		eligible, rss, (unsigned long long)atomic_load(&a.pool_bytes));
+	if (eligible >= 0)
+		CHECK_EQ(eligible, 0);
+	if (rss >= 0)
+		CHECK(rss * 1024 <= (long)atomic_load(&a.pool_bytes));
+	zs_ops.destroy(zp);
+}
+
 /* ---- threads ---------------------------------------------------------- */
 
 #define TH 4
@@ -420,6 +565,10 @@ int main(void)
 	    "compaction returns sparse zspages and keeps every object intact");
 	RUN(test_evict,
 	    "eviction hands every object of whole zspages to the callback");
+	RUN(test_failed_discard_stays_counted,
+	    "a zspage whose discard failed stays in pool_bytes until reused or destroyed");
+	RUN(test_arenas_refuse_huge_pages,
+	    "arenas are kept out of huge pages: one zspage costs its own pages");
 	RUN(test_failures_leave_pool_unchanged,
 	    "failed allocations give -ENOMEM and leave the pool unchanged");
 	RUN(test_threads_with_compactor,
