@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork.c - carrying the managed region into a fork child.
+ *
+ * The child has a copy-on-write copy of everything: the region's pages,
+ * the pool and the page states, but not the userfaultfd registration (it
+ * is not inherited) and not tmem's threads.  So the child opens its own
+ * userfaultfd, registers the region and starts its own handler and
+ * evictor over its own copy of the pool.  If it cannot, it brings every
+ * pooled page back in and runs unmanaged.
+ *
+ * Fork handlers run in the forking thread; lock order as in region.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region.h"
+#include "uffd.h"
+
+/*
+ * Fork: no half-done batch may be copied (write-protected pages, pages
+ * marked EVICT) and no pool call may be in flight, so prepare takes the
+ * batch and state locks; the child, which lost the userfaultfd
+ * registration, gets its own descriptor and threads over its own copy of
+ * the pool.
+ */
+void rg_atfork_prepare(void)
+{
+	if (!rg.base)
+		return;
+	pthread_mutex_lock(&rg.batch);
+	pthread_mutex_lock(&rg.lock);
+}
+
+void rg_atfork_parent(void)
+{
+	if (!rg.base)
+		return;
+	pthread_mutex_unlock(&rg.lock);
+	pthread_mutex_unlock(&rg.batch);
+}
+
+/* Without a handler the child would read dropped pages as zeroes. */
+static void restore_all(void)
+{
+	for (size_t a = 0; a < 2; a++)
+		for (size_t i = rg.lo[a]; i < rg.hi[a]; i++)
+			if ((rg.state[i] & PS_MASK) == PS_POOL &&
+			    !(rg.state[i] & PS_NOACC) &&
+			    !tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)i,
+					   page_addr(i)))
+				rg.state[i] = PS_RES | PS_PIN;
+}
+
+int rg_atfork_child(void)
+{
+	size_t len = rg.npages << TM_PAGE_SHIFT;
+	uint64_t resident, pooled;
+	enum uffd_how how;
+	int fd, err;
+
+	if (!rg.base)
+		return 0;
+	rg_init_sync();
+	close(rg.uffd);
+	close(rg.statm_fd);
+	if (rg.pidfd >= 0)
+		close(rg.pidfd);
+	rg.pidfd = rg_self_pidfd();
+	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	resident = rg.st->region_resident_pages;
+	pooled = rg.st->pool_pages;
+	stats_page_close(rg.st, &rg.st_local);
+	rg.top = 0;
+	rg.st = stats_page_open(&rg.st_local, rg.compressor, rg.ram,
+				rg.pool_max);
+	rg.st->region_resident_pages = resident;
+	rg.st->pool_pages = pooled;
+	atomic_store(&rg.stuck, 0);
+	err = uffd_open(&fd, &how);
+	if (!err) {
+		rg.uffd = fd;
+		err = uffd_register(fd, rg.base, len);
+	}
+	if (!err)
+		err = rg_start_handlers();
+	if (!err)
+		err = rg_start_thread(rg_evictor_main);
+	if (err) {
+		tm_log("tmem: forked child cannot manage memory (%d): "
+		       "bringing all its pages back in\n",
+		       err);
+		restore_all();
+		rg.base = NULL;
+	}
+	return err;
+}
