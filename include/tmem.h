@@ -100,8 +100,14 @@ enum tmem_allocator {
  * table documented in docs/tunables.md; tmem_params_set() sets one by
  * name from a string, with the bounds checked.
  *
- * @size:         sizeof(struct tmem_pool_params), set by tmem_params_init();
- *                lets the struct grow without breaking old callers.
+ * @size:         sizeof(struct tmem_pool_params) as the caller was built,
+ *                set by tmem_params_init().  The struct only ever grows at
+ *                its end, so callers of every age work: the library reads
+ *                the fields that lie wholly within @size and gives the
+ *                rest their defaults (the table's, not the environment's);
+ *                bytes past the library's own struct must be zero (a
+ *                newer caller that sets a field this library does not
+ *                know gets -EINVAL), as the kernel's copy_struct_from_user().
  * @kind:         enum tmem_pool_kind.
  * @compressor:   enum tmem_compressor.
  * @allocator:    enum tmem_allocator.
@@ -127,15 +133,29 @@ struct tmem_pool_params {
 };
 
 /**
- * tmem_params_init() - fill @p with the defaults, then apply TMEM_<NAME>
- * environment variables.
- * @p: parameters to fill.
+ * tmem_params_init_size() - fill the first @size bytes of @p with the
+ * defaults, then apply TMEM_<NAME> environment variables to the fields
+ * that lie within them.
+ * @p:    parameters to fill.
+ * @size: sizeof(*@p) as the caller was built; tmem_params_init() passes it.
  *
- * Return: 0; -EINVAL if @p is NULL or an environment variable holds a bad
- * value (the defaults are kept for that field).
+ * Writes exactly @size bytes (bytes of a newer caller's struct that this
+ * library does not know are zeroed) and sets @p->size to @size.
+ *
+ * Return: 0; -EINVAL if @p is NULL, @size is smaller than the @size field,
+ * larger than TMEM_PAGE_SIZE or ends inside a field, or an environment
+ * variable holds a bad value (the defaults are kept for that field).
  * Context: any; reads the environment.
  */
-int tmem_params_init(struct tmem_pool_params *p);
+int tmem_params_init_size(struct tmem_pool_params *p, size_t size);
+
+/*
+ * tmem_params_init() - tmem_params_init_size() with the caller's own
+ * sizeof(*@p).  A macro, not a function, so that the size the caller was
+ * built with reaches the library: a newer library never writes past an
+ * older caller's struct.
+ */
+#define tmem_params_init(p) tmem_params_init_size((p), sizeof(*(p)))
 
 /**
  * tmem_params_set() - set one tunable by name from a string.
@@ -144,8 +164,9 @@ int tmem_params_init(struct tmem_pool_params *p);
  * @value: the value; sizes accept a K/M/G/T suffix (powers of 1024, with or
  *         without "iB"), enums their names ("lz4").
  *
- * Return: 0; -ENOENT for an unknown name; -EINVAL for a malformed value;
- * -ERANGE for a value outside the tunable's bounds (@p is unchanged).
+ * Return: 0; -ENOENT for an unknown name, or a tunable whose field lies
+ * past @p->size; -EINVAL for a malformed value; -ERANGE for a value
+ * outside the tunable's bounds (@p is unchanged).
  * Context: any.
  */
 int tmem_params_set(struct tmem_pool_params *p, const char *name,
@@ -167,8 +188,9 @@ int tmem_parse_size(const char *s, uint64_t *out);
  * @p:   parameters (from tmem_params_init()), or NULL for the defaults.
  * @out: the new pool.
  *
- * Return: 0; -EINVAL for bad parameters; -EOPNOTSUPP for a pool kind not
- * implemented yet; -ENOMEM.
+ * Return: 0; -EINVAL for bad parameters (a value out of bounds, or an
+ * @p->size the library cannot take: see struct tmem_pool_params);
+ * -EOPNOTSUPP for a pool kind not implemented yet; -ENOMEM.
  * Context: may block; allocates.
  */
 int tmem_pool_create(const struct tmem_pool_params *p, struct tmem_pool **out);

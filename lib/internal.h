@@ -142,5 +142,14 @@ void tm_os_set(const struct tm_os_ops *ops);
  * Return 0 or -EINVAL.
  */
 int opt_validate(const struct tmem_pool_params *p);
+/*
+ * Read a caller's @p (p->size bytes, maybe an older or newer layout) into
+ * @out, a whole struct of this library: fields past p->size take the
+ * table's defaults.  Return 0, or -EINVAL for a size that is not a layout
+ * (see struct tmem_pool_params), unknown non-zero bytes, or a value out
+ * of bounds.
+ */
+int opt_params_import(const struct tmem_pool_params *p,
+		      struct tmem_pool_params *out);
 
 #endif /* TMEM_INTERNAL_H */

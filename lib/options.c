@@ -13,6 +13,14 @@
  * Values outside the bounds are rejected with -ERANGE rather than clamped:
  * a user who asks for an impossible value should hear about it, not get a
  * different one silently.  Sizes take K/M/G/T suffixes in powers of 1024.
+ *
+ * The struct grows only at its end, and every call here takes the caller's
+ * size (p->size, or the sizeof the tmem_params_init() macro passes): a
+ * field is read or written only if it lies wholly within it, and the
+ * fields past it take the table's defaults (opt_params_import()).  So a
+ * caller built against an older, shorter struct is never written past and
+ * still gets a pool; a newer, longer one is accepted while the bytes this
+ * library does not know are zero (the kernel's copy_struct_from_user()).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -32,6 +40,19 @@ struct opt_row {
 };
 
 #define GIB (1024ull * 1024 * 1024)
+
+/*
+ * The first published layout (0.1.0): the size callers built against it
+ * pass, and what the tmem_params_init symbol of binaries built before it
+ * became a macro fills.  Fixed forever.
+ */
+#define PARAMS_SIZE_VER0 40u
+_Static_assert(offsetof(struct tmem_pool_params, reserved0) + 4 ==
+		       PARAMS_SIZE_VER0,
+	       "the first layout ends after reserved0");
+
+/* Beyond this a caller's size is garbage, not a newer struct (kernel's cap). */
+#define PARAMS_SIZE_MAX TM_PAGE_SIZE
 
 /*
  * pool_max is capped at 1 PiB: larger is surely a typo, and the cap keeps
@@ -224,6 +245,14 @@ static const struct opt_row *find_row(const char *name)
 	return NULL;
 }
 
+/* Whether row @r's field lies wholly within @size bytes; -1 if it is cut. */
+static int row_within(const struct opt_row *r, size_t size)
+{
+	if (r->offset + r->width <= size)
+		return 1;
+	return r->offset < size ? -1 : 0;
+}
+
 TM_EXPORT int tmem_params_set(struct tmem_pool_params *p, const char *name,
 			      const char *value)
 {
@@ -234,7 +263,7 @@ TM_EXPORT int tmem_params_set(struct tmem_pool_params *p, const char *name,
 	if (!p || !name || !value)
 		return -EINVAL;
 	r = find_row(name);
-	if (!r)
+	if (!r || row_within(r, p->size) != 1)
 		return -ENOENT;
 	ret = parse_value(&r->info, value, &v);
 	if (ret)
@@ -245,24 +274,80 @@ TM_EXPORT int tmem_params_set(struct tmem_pool_params *p, const char *name,
 	return 0;
 }
 
-TM_EXPORT int tmem_params_init(struct tmem_pool_params *p)
+/* Check that @size can be a caller's struct size; 0 or -EINVAL. */
+static int check_size(size_t size)
 {
 	size_t i;
-	int ret = 0;
 
-	if (!p)
+	if (size < sizeof(uint32_t) || size > PARAMS_SIZE_MAX)
 		return -EINVAL;
+	for (i = 0; i < TM_ARRAY_SIZE(rows); i++)
+		if (row_within(&rows[i], size) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+/* The whole struct of this library, with the table's defaults. */
+static void defaults(struct tmem_pool_params *p)
+{
+	size_t i;
+
 	memset(p, 0, sizeof(*p));
 	p->size = sizeof(*p);
 	for (i = 0; i < TM_ARRAY_SIZE(rows); i++)
 		store(p, &rows[i], rows[i].info.def);
+}
+
+TM_EXPORT int tmem_params_init_size(struct tmem_pool_params *p, size_t size)
+{
+	struct tmem_pool_params d;
+	size_t i;
+	int ret = 0;
+
+	if (!p || check_size(size))
+		return -EINVAL;
+	defaults(&d);
+	memset(p, 0, size);
+	memcpy(p, &d, size < sizeof(d) ? size : sizeof(d));
+	p->size = (uint32_t)size;
 	for (i = 0; i < TM_ARRAY_SIZE(rows); i++) {
 		const char *env = getenv(rows[i].info.env);
 
-		if (env && tmem_params_set(p, rows[i].info.name, env))
+		if (env && row_within(&rows[i], size) == 1 &&
+		    tmem_params_set(p, rows[i].info.name, env))
 			ret = -EINVAL;
 	}
 	return ret;
+}
+
+/*
+ * The entry point of binaries built when tmem_params_init() was a function:
+ * their struct is the first layout.
+ */
+#undef tmem_params_init
+TM_EXPORT int tmem_params_init(struct tmem_pool_params *p);
+TM_EXPORT int tmem_params_init(struct tmem_pool_params *p)
+{
+	return tmem_params_init_size(p, PARAMS_SIZE_VER0);
+}
+
+int opt_params_import(const struct tmem_pool_params *p,
+		      struct tmem_pool_params *out)
+{
+	const unsigned char *raw = (const unsigned char *)p;
+	size_t size = p->size, i;
+
+	if (check_size(size))
+		return -EINVAL;
+	for (i = sizeof(*out); i < size; i++)
+		if (raw[i])
+			return -EINVAL; /* a field this library does not know */
+	defaults(out);
+	for (i = 0; i < TM_ARRAY_SIZE(rows); i++)
+		if (row_within(&rows[i], size) == 1)
+			memcpy((char *)out + rows[i].offset,
+			       raw + rows[i].offset, rows[i].width);
+	return opt_validate(out);
 }
 
 int opt_validate(const struct tmem_pool_params *p)

@@ -70,7 +70,7 @@ static int admit(struct tmem_pool *pool)
 TM_EXPORT int tmem_pool_create(const struct tmem_pool_params *p,
 			       struct tmem_pool **out)
 {
-	struct tmem_pool_params defaults;
+	struct tmem_pool_params defaults, prm;
 	struct zalloc_config zc = { 0 };
 	struct tmem_pool *pool;
 	int ret;
@@ -82,25 +82,26 @@ TM_EXPORT int tmem_pool_create(const struct tmem_pool_params *p,
 		tmem_params_init(&defaults);
 		p = &defaults;
 	}
-	RETURN_ERR_IF(p->size < sizeof(*p), -EINVAL, "params size");
-	RETURN_ERR_IF(opt_validate(p), -EINVAL, "params out of bounds");
-	if (p->kind != TMEM_POOL_PERSISTENT)
+	/* Never read *p past p->size: the caller's struct may be older. */
+	RETURN_ERR_IF(opt_params_import(p, &prm), -EINVAL,
+		      "params size or bounds");
+	if (prm.kind != TMEM_POOL_PERSISTENT)
 		return -EOPNOTSUPP;
 
 	pool = tm_os()->malloc(sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
 	memset(pool, 0, sizeof(*pool));
-	pool->params = *p;
-	pool->comp = comp_get(p->compressor);
-	pool->za = zalloc_get(p->allocator);
+	pool->params = prm;
+	pool->comp = comp_get(prm.compressor);
+	pool->za = zalloc_get(prm.allocator);
 	if (!pool->comp || !pool->za) {
 		ret = -EINVAL;
 		goto free_pool;
 	}
-	pool->limit = p->pool_max;
-	pool->accept = p->pool_max / 100 * p->accept_threshold +
-		       p->pool_max % 100 * p->accept_threshold / 100;
+	pool->limit = prm.pool_max;
+	pool->accept = prm.pool_max / 100 * prm.accept_threshold +
+		       prm.pool_max % 100 * prm.accept_threshold / 100;
 	atomic_store(&pool->acct.meta_bytes, sizeof(*pool));
 
 	ret = idx_create(&pool->acct, &pool->index);

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "pagegen.h"
+#include "pool.h"
 
 static struct tmem_pool *new_pool(uint64_t pool_max, unsigned accept)
 {
@@ -47,7 +48,8 @@ static void test_null_arguments(void)
 	st.size = 4; /* too small for the header */
 	CHECK_EQ(tmem_stats_get(pool, &st), -EINVAL);
 	CHECK_EQ(tmem_stats_json(NULL, NULL, 0), -EINVAL);
-	CHECK_EQ(tmem_params_init(NULL), -EINVAL);
+	CHECK_EQ(tmem_params_init_size(NULL, sizeof(struct tmem_pool_params)),
+		 -EINVAL);
 	tmem_pool_destroy(pool);
 }
 
@@ -71,7 +73,11 @@ static void test_bad_params(void)
 	p.max_compressed = 4096;
 	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
 	tmem_params_init(&p);
-	p.size = 8; /* a caller whose struct is too small */
+	p.size = 2; /* smaller than the size field itself */
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	p.size = offsetof(struct tmem_pool_params, pool_max) + 4; /* cut */
+	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
+	p.size = 0; /* never filled */
 	CHECK_EQ(tmem_pool_create(&p, &pool), -EINVAL);
 	tmem_params_init(&p);
 	p.kind = TMEM_POOL_EPHEMERAL;
@@ -80,6 +86,71 @@ static void test_bad_params(void)
 	/* NULL params: the defaults. */
 	CHECK_EQ(tmem_pool_create(NULL, &pool), 0);
 	tmem_pool_destroy(pool);
+}
+
+/*
+ * Callers of every age: a struct that ends early (an older header) gets
+ * the defaults for what it lacks, and nothing past its end is read (the
+ * buffers are exactly that long, for ASan); a longer one (a newer header)
+ * is accepted while the bytes this library does not know are zero.
+ */
+static void test_params_sizes(void)
+{
+	const size_t short_size =
+		offsetof(struct tmem_pool_params, max_compressed);
+	const size_t long_size = sizeof(struct tmem_pool_params) + 16;
+	struct tmem_pool_params p;
+	struct tmem_pool *pool = NULL;
+	unsigned char *buf;
+	uint32_t size;
+
+	tmem_params_init(&p);
+	p.compressor = TMEM_COMP_ZSTD;
+	p.pool_max = 1 << 20;
+	p.max_compressed = 1000; /* past the short struct: must not count */
+
+	buf = malloc(short_size);
+	REQUIRE(buf);
+	memcpy(buf, &p, short_size);
+	size = (uint32_t)short_size;
+	memcpy(buf, &size, sizeof(size));
+	CHECK_EQ(tmem_pool_create((struct tmem_pool_params *)buf, &pool), 0);
+	if (pool) {
+		CHECK_EQ(pool->params.size, sizeof(struct tmem_pool_params));
+		CHECK_EQ(pool->params.compressor, TMEM_COMP_ZSTD);
+		CHECK_EQ(pool->params.pool_max, 1 << 20);
+		CHECK_EQ(pool->params.max_compressed, tmem_option_info(6)->def);
+		tmem_pool_destroy(pool);
+		pool = NULL;
+	}
+	free(buf);
+
+	/* Only the size field: every tunable takes its default. */
+	size = sizeof(size);
+	CHECK_EQ(tmem_pool_create((struct tmem_pool_params *)&size, &pool), 0);
+	if (pool) {
+		CHECK_EQ(pool->params.compressor, TMEM_COMP_LZ4);
+		CHECK_EQ(pool->params.pool_max, 0);
+		tmem_pool_destroy(pool);
+		pool = NULL;
+	}
+
+	buf = calloc(1, long_size);
+	REQUIRE(buf);
+	memcpy(buf, &p, sizeof(p));
+	size = (uint32_t)long_size;
+	memcpy(buf, &size, sizeof(size));
+	CHECK_EQ(tmem_pool_create((struct tmem_pool_params *)buf, &pool), 0);
+	if (pool) {
+		CHECK_EQ(pool->params.max_compressed, 1000);
+		tmem_pool_destroy(pool);
+		pool = NULL;
+	}
+	buf[long_size - 1] = 1; /* a field this library does not know */
+	CHECK_EQ(tmem_pool_create((struct tmem_pool_params *)buf, &pool),
+		 -EINVAL);
+	CHECK(pool == NULL);
+	free(buf);
 }
 
 static void test_double_flush(void)
@@ -377,6 +448,8 @@ int main(void)
 {
 	RUN(test_null_arguments, "NULL arguments give -EINVAL");
 	RUN(test_bad_params, "out-of-range parameters give -EINVAL");
+	RUN(test_params_sizes,
+	    "an older, shorter params struct gets defaults; a newer one needs zeros past ours");
 	RUN(test_double_flush,
 	    "a double flush gives -ENOENT and harms nothing");
 	RUN(test_full_pool,

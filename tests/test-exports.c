@@ -9,27 +9,17 @@
 #include "tmem.h"
 
 static const char *const public_syms[] = {
-	"tmem_version",
-	"tmem_version_string",
-	"tmem_strerror",
-	"tmem_params_init",
-	"tmem_params_set",
-	"tmem_parse_size",
-	"tmem_pool_create",
-	"tmem_pool_destroy",
-	"tmem_put_page",
-	"tmem_get_page",
-	"tmem_flush_page",
-	"tmem_flush_object",
-	"tmem_pool_compact",
-	"tmem_stats_get",
-	"tmem_stats_json",
-	"tmem_class_stats_get",
-	"tmem_option_info",
-	"tmem_compressor_name",
-	"tmem_compress_page",
-	"tmem_decompress_page",
-	"tmem_page_is_samefilled",
+	"tmem_version",		 "tmem_version_string",
+	"tmem_strerror",	 "tmem_params_init",
+	"tmem_params_init_size", "tmem_params_set",
+	"tmem_parse_size",	 "tmem_pool_create",
+	"tmem_pool_destroy",	 "tmem_put_page",
+	"tmem_get_page",	 "tmem_flush_page",
+	"tmem_flush_object",	 "tmem_pool_compact",
+	"tmem_stats_get",	 "tmem_stats_json",
+	"tmem_class_stats_get",	 "tmem_option_info",
+	"tmem_compressor_name",	 "tmem_compress_page",
+	"tmem_decompress_page",	 "tmem_page_is_samefilled",
 };
 
 static const char *const internal_syms[] = {

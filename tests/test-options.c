@@ -4,6 +4,7 @@
  * and docs/tunables.md naming every tunable.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -83,6 +84,55 @@ static void test_params_set(void)
 	CHECK_EQ(tmem_params_set(NULL, "pool_max", "1"), -EINVAL);
 }
 
+/* The exported symbol behind the macro, for binaries built before it. */
+int(tmem_params_init)(struct tmem_pool_params *p);
+
+/*
+ * A caller built against an older, shorter struct: init and set never
+ * write past its size, and the environment does not count as an error
+ * for the fields it lacks.
+ */
+static void test_params_older_caller(void)
+{
+	const size_t short_size =
+		offsetof(struct tmem_pool_params, max_compressed);
+	unsigned char buf[sizeof(struct tmem_pool_params) + 8];
+	struct tmem_pool_params *p = (struct tmem_pool_params *)buf;
+	size_t i;
+	int clean = 1;
+
+	setenv("TMEM_MAX_COMPRESSED", "1000", 1);
+	memset(buf, 0xaa, sizeof(buf));
+	CHECK_EQ(tmem_params_init_size(p, short_size), 0);
+	CHECK_EQ(p->size, short_size);
+	CHECK_EQ(p->compressor, TMEM_COMP_LZ4);
+	for (i = short_size; i < sizeof(buf); i++)
+		clean &= buf[i] == 0xaa;
+	CHECK(clean);
+	CHECK_EQ(tmem_params_set(p, "max_compressed", "2000"), -ENOENT);
+	CHECK_EQ(tmem_params_set(p, "pool_max", "1M"), 0);
+	for (i = short_size; i < sizeof(buf); i++)
+		clean &= buf[i] == 0xaa;
+	CHECK(clean);
+	unsetenv("TMEM_MAX_COMPRESSED");
+
+	/* Sizes that cannot be a layout. */
+	CHECK_EQ(tmem_params_init_size(p, 2), -EINVAL);
+	CHECK_EQ(tmem_params_init_size(
+			 p, offsetof(struct tmem_pool_params, pool_max) + 4),
+		 -EINVAL);
+	/* A newer, longer struct: what this library lacks is zeroed. */
+	memset(buf, 0xaa, sizeof(buf));
+	CHECK_EQ(tmem_params_init_size(p, sizeof(buf)), 0);
+	CHECK_EQ(p->size, sizeof(buf));
+	CHECK_EQ(buf[sizeof(buf) - 1], 0);
+	/* The symbol binaries built before the macro call: the first layout. */
+	memset(buf, 0xaa, sizeof(buf));
+	CHECK_EQ((tmem_params_init)(p), 0);
+	CHECK_EQ(p->size, 40);
+	CHECK_EQ(buf[40], 0xaa);
+}
+
 static void test_environment(void)
 {
 	struct tmem_pool_params p;
@@ -150,6 +200,8 @@ int main(void)
 	RUN(test_parse_size,
 	    "sizes parse with K/M/G/T suffixes, bad ones fail");
 	RUN(test_params_set, "tunables are set by name with bounds checked");
+	RUN(test_params_older_caller,
+	    "init and set never write past an older caller's struct");
 	RUN(test_environment, "TMEM_<NAME> environment variables apply");
 	RUN(test_table, "every row of the table is complete and consistent");
 	RUN(test_docs_list_every_tunable,
