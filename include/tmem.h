@@ -300,42 +300,50 @@ int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
  * for that part but the total is not one atomic snapshot while other
  * threads are changing the pool.  In a quiet pool every figure is exact.
  *
- * X(name, unit, description)
+ * X(name, kind, unit, description), kind being gauge or counter (a token:
+ * paste it, e.g. MY_##kind, to treat the two apart).  The list is the
+ * struct's layout, and callers read fields by offset, so it is
+ * append-only: a new field of either kind goes at the end, and no field
+ * moves or goes away.  (Version 1 kept gauges before counters, so adding a
+ * gauge would have moved every counter; its offsets are unchanged.)
  */
-#define TMEM_STATS_GAUGES(X)                                                   \
-	X(stored_pages, pages, "pages stored now")                             \
-	X(samefill_pages, pages, "stored pages kept as one repeated word")     \
-	X(raw_pages, pages, "stored pages kept uncompressed (poor ratio)")     \
-	X(orig_bytes, bytes, "stored_pages * page size")                       \
-	X(compressed_bytes, bytes, "sum of stored objects' sizes")             \
-	X(pool_bytes, bytes, "memory the allocator holds from the OS")         \
-	X(pool_peak_bytes, bytes, "highest pool_bytes so far")                 \
-	X(metadata_bytes, bytes, "index, handle tables, zspage headers")       \
-	X(zspages, zspages, "zspages allocated")                               \
-	X(pool_full, flag, "1 while puts are refused for the pool limit")
+#define TMEM_STATS_FIELDS(X)                                                   \
+	X(stored_pages, gauge, pages, "pages stored now")                      \
+	X(samefill_pages, gauge, pages,                                        \
+	  "stored pages kept as one repeated word")                            \
+	X(raw_pages, gauge, pages,                                             \
+	  "stored pages kept uncompressed (poor ratio)")                       \
+	X(orig_bytes, gauge, bytes, "stored_pages * page size")                \
+	X(compressed_bytes, gauge, bytes, "sum of stored objects' sizes")      \
+	X(pool_bytes, gauge, bytes, "memory the allocator holds from the OS")  \
+	X(pool_peak_bytes, gauge, bytes, "highest pool_bytes so far")          \
+	X(metadata_bytes, gauge, bytes,                                        \
+	  "index, handle tables, zspage headers")                              \
+	X(zspages, gauge, zspages, "zspages allocated")                        \
+	X(pool_full, gauge, flag,                                              \
+	  "1 while puts are refused for the pool limit")                       \
+	X(puts, counter, calls, "tmem_put_page calls that stored a page")      \
+	X(overwrites, counter, calls, "puts that replaced an existing page")   \
+	X(samefill_puts, counter, calls, "puts of a same-filled page")         \
+	X(gets, counter, calls, "tmem_get_page calls that found the page")     \
+	X(get_misses, counter, calls, "tmem_get_page calls with no such page") \
+	X(flushes, counter, pages, "pages dropped by flush_page/flush_object") \
+	X(flush_objects, counter, calls, "tmem_flush_object calls")            \
+	X(reject_pool_full, counter, calls, "puts refused: pool at its limit") \
+	X(reject_alloc_fail, counter, calls, "puts refused: out of memory")    \
+	X(compactions, counter, calls, "tmem_pool_compact runs")               \
+	X(compacted_bytes, counter, bytes,                                     \
+	  "bytes returned to the OS by compaction")                            \
+	X(pool_full_events, counter, calls, "times the pool reached its limit")
 
-#define TMEM_STATS_COUNTERS(X)                                                 \
-	X(puts, calls, "tmem_put_page calls that stored a page")               \
-	X(overwrites, calls, "puts that replaced an existing page")            \
-	X(samefill_puts, calls, "puts of a same-filled page")                  \
-	X(gets, calls, "tmem_get_page calls that found the page")              \
-	X(get_misses, calls, "tmem_get_page calls with no such page")          \
-	X(flushes, pages, "pages dropped by flush_page/flush_object")          \
-	X(flush_objects, calls, "tmem_flush_object calls")                     \
-	X(reject_pool_full, calls, "puts refused: pool at its limit")          \
-	X(reject_alloc_fail, calls, "puts refused: out of memory")             \
-	X(compactions, calls, "tmem_pool_compact runs")                        \
-	X(compacted_bytes, bytes, "bytes returned to the OS by compaction")    \
-	X(pool_full_events, calls, "times the pool reached its limit")
-
-#define TMEM_STATS_VERSION 1
+/* 2: one list with a kind per field (the layout of 1 is unchanged). */
+#define TMEM_STATS_VERSION 2
 
 struct tmem_stats {
 	uint32_t size; /* sizeof(struct tmem_stats) the caller was built with */
 	uint32_t version; /* TMEM_STATS_VERSION of the library that filled it */
-#define TMEM_STATS_FIELD_(name, unit, desc) uint64_t name;
-	TMEM_STATS_GAUGES(TMEM_STATS_FIELD_)
-	TMEM_STATS_COUNTERS(TMEM_STATS_FIELD_)
+#define TMEM_STATS_FIELD_(name, kind, unit, desc) uint64_t name;
+	TMEM_STATS_FIELDS(TMEM_STATS_FIELD_)
 #undef TMEM_STATS_FIELD_
 };
 

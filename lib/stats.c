@@ -11,9 +11,10 @@
  * says so).
  *
  * The struct is versioned and sized: a caller built against an older,
- * shorter struct passes its size and gets the fields it knows.  Field
- * lists come from the X-macros in tmem.h, so the struct, the JSON and the
- * docs cannot drift apart.
+ * shorter struct passes its size and gets the fields it knows, which is
+ * why the field list (the TMEM_STATS_FIELDS X-macro in tmem.h) only grows
+ * at its end, gauges and counters alike.  The struct and the JSON come
+ * from that list, and tests/test-stats.c checks docs/stats.md against it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -130,9 +131,8 @@ TM_EXPORT int tmem_stats_json(const struct tmem_stats *st, char *buf,
 
 	jraw(&b, "{");
 	jput(&b, "version", s.version, 1);
-#define TMEM_JSON_FIELD_(name, unit, desc) jput(&b, #name, s.name, 0);
-	TMEM_STATS_GAUGES(TMEM_JSON_FIELD_)
-	TMEM_STATS_COUNTERS(TMEM_JSON_FIELD_)
+#define TMEM_JSON_FIELD_(name, kind, unit, desc) jput(&b, #name, s.name, 0);
+	TMEM_STATS_FIELDS(TMEM_JSON_FIELD_)
 #undef TMEM_JSON_FIELD_
 	jraw(&b, "}");
 	if (len)
