@@ -10,8 +10,15 @@
  * expected bytes are regenerated rather than stored.  Keys come from a
  * small space (4 objects x 300 indexes) so overwrites, flushes of present
  * and absent keys, and object flushes all happen often.  Every config of
- * compressor x allocator runs; a small pool limit is used on one pass so
- * -ENOSPC paths mix in (a refused put must leave the old page intact).
+ * compressor x allocator runs.
+ *
+ * One pass has a small pool limit, and the mix of operations there
+ * alternates between filling (mostly puts) until a put is refused and
+ * draining (mostly flushes and compaction) until a put is accepted
+ * again; with the plain mix the pool never filled (flushes kept up with
+ * puts).  That pass asserts that the limit was reached, that a refused
+ * put left the key's old page intact, and that puts were accepted again
+ * after flushes.
  */
 #include <errno.h>
 #include <time.h>
@@ -36,6 +43,32 @@ static double time_limit;
 
 static struct ref model[NOBJ][NIDX];
 
+enum op { OP_PUT, OP_GET, OP_FLUSH, OP_FLUSH_OBJECT, OP_COMPACT };
+
+/*
+ * Cumulative percentages of put, get, flush and flush_object; the rest
+ * is compaction.  A limited pool fills, then drains, then fills again.
+ */
+static const unsigned mix_plain[4] = { 45, 85, 97, 99 };
+static const unsigned mix_fill[4] = { 75, 95, 99, 99 };
+static const unsigned mix_drain[4] = { 20, 35, 85, 90 };
+
+static enum op pick(const unsigned *mix, unsigned r)
+{
+	enum op op = OP_PUT;
+
+	while (op < OP_COMPACT && r >= mix[op])
+		op++;
+	return op;
+}
+
+/* What a limited pass saw. */
+struct limit_seen {
+	unsigned long refused; /* puts refused with -ENOSPC */
+	unsigned long refused_kept; /* of those, over a stored page: intact */
+	unsigned long reaccepted; /* refused, drained, then accepted */
+};
+
 static double now(void)
 {
 	struct timespec ts;
@@ -44,7 +77,8 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void run_config(unsigned comp, uint64_t pool_max)
+static void run_config(unsigned comp, uint64_t pool_max,
+		       struct limit_seen *seen)
 {
 	unsigned char page[PG_SIZE], want[PG_SIZE];
 	struct tmem_pool_params p;
@@ -52,6 +86,7 @@ static void run_config(unsigned comp, uint64_t pool_max)
 	struct tmem_stats st;
 	uint64_t rng = seed * 0x9E3779B97F4A7C15ull + comp + pool_max, stored;
 	double start = now();
+	const unsigned *mix = pool_max ? mix_fill : mix_plain;
 	unsigned long it;
 	unsigned o, i;
 
@@ -62,7 +97,7 @@ static void run_config(unsigned comp, uint64_t pool_max)
 	REQUIRE_EQ(tmem_pool_create(&p, &pool), 0);
 
 	for (it = 0; it < iterations; it++) {
-		unsigned op = th_rand(&rng) % 100;
+		enum op op = pick(mix, th_rand(&rng) % 100);
 		uint64_t oid = th_rand(&rng) % NOBJ;
 		uint32_t idx = th_rand(&rng) % NIDX;
 		struct ref *r = &model[oid][idx];
@@ -71,7 +106,7 @@ static void run_config(unsigned comp, uint64_t pool_max)
 		if (time_limit > 0 && (it & 255) == 0 &&
 		    now() - start > time_limit)
 			break;
-		if (op < 45) { /* put */
+		if (op == OP_PUT) {
 			unsigned kind = th_rand(&rng) % PG_KINDS;
 			uint64_t s = th_rand(&rng);
 
@@ -81,10 +116,26 @@ static void run_config(unsigned comp, uint64_t pool_max)
 				r->present = 1;
 				r->kind = kind;
 				r->seed = s;
-			} else if (!(pool_max && ret == -ENOSPC)) {
+				if (mix == mix_drain) {
+					seen->reaccepted++;
+					mix = mix_fill;
+				}
+			} else if (pool_max && ret == -ENOSPC) {
+				seen->refused++;
+				mix = mix_drain;
+				if (r->present) {
+					/* The old page, not the refused one. */
+					CHECK_EQ(tmem_get_page(pool, oid, idx,
+							       page),
+						 0);
+					pg_make(want, r->kind, r->seed);
+					CHECK_MEM_EQ(page, want, PG_SIZE);
+					seen->refused_kept++;
+				}
+			} else {
 				CHECK_EQ(ret, 0);
 			}
-		} else if (op < 85) { /* get */
+		} else if (op == OP_GET) {
 			ret = tmem_get_page(pool, oid, idx, page);
 			if (r->present) {
 				CHECK_EQ(ret, 0);
@@ -93,11 +144,11 @@ static void run_config(unsigned comp, uint64_t pool_max)
 			} else {
 				CHECK_EQ(ret, -ENOENT);
 			}
-		} else if (op < 97) { /* flush page */
+		} else if (op == OP_FLUSH) {
 			ret = tmem_flush_page(pool, oid, idx);
 			CHECK_EQ(ret, r->present ? 0 : -ENOENT);
 			r->present = 0;
-		} else if (op < 99) { /* flush object */
+		} else if (op == OP_FLUSH_OBJECT) {
 			int n = 0;
 
 			for (i = 0; i < NIDX; i++) {
@@ -136,6 +187,7 @@ static void run_config(unsigned comp, uint64_t pool_max)
 	st.size = sizeof(st);
 	CHECK_EQ(tmem_stats_get(pool, &st), 0);
 	CHECK_EQ(st.stored_pages, stored);
+	CHECK_EQ(st.reject_pool_full, seen->refused);
 	tmem_pool_destroy(pool);
 }
 
@@ -143,13 +195,29 @@ static unsigned cur_comp;
 
 static void test_unlimited(void)
 {
-	run_config(cur_comp, 0);
+	struct limit_seen seen = { 0 };
+
+	run_config(cur_comp, 0, &seen);
+	CHECK_EQ(seen.refused, 0);
 }
 
 static void test_limited(void)
 {
-	/* ~ a third of the key space fits: puts are refused often. */
-	run_config(cur_comp, 512 * 1024);
+	struct limit_seen seen = { 0 };
+
+	/*
+	 * An empty pool's metadata is ~35 KiB; the rest holds about a third
+	 * of the key space, so filling reaches the limit within a few
+	 * hundred puts.
+	 */
+	run_config(cur_comp, 512 * 1024, &seen);
+	fprintf(stderr,
+		"  limited pool: %lu puts refused (%lu over a stored page, "
+		"kept), accepted again %lu times\n",
+		seen.refused, seen.refused_kept, seen.reaccepted);
+	CHECK(seen.refused > 0);
+	CHECK(seen.refused_kept > 0);
+	CHECK(seen.reaccepted > 0);
 }
 
 int main(int argc, char **argv)
