@@ -321,6 +321,7 @@ static void update_pool_stats(void)
 void *rg_evictor_main(void *arg)
 {
 	(void)arg;
+	rg_thread_started();
 	rg_internal = 1;
 	prctl(PR_SET_NAME, "tmem-evict");
 	for (;;) {

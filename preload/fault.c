@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -265,11 +266,37 @@ static void serve(uint64_t addr, uint64_t flags)
 		rg_kick_evictor();
 }
 
+/*
+ * Serve what one read of the userfaultfd returns, after waiting up to
+ * @timeout_ms for it to be readable.  Used by the forking thread in a
+ * fork child while the child's own threads start (fork.c).  Returns the
+ * messages served, or -errno.
+ */
+int rg_serve_once(int timeout_ms)
+{
+	struct uffd_msg msg[8];
+	struct pollfd p = { .fd = rg.uffd, .events = POLLIN };
+	ssize_t n;
+	int r = poll(&p, 1, timeout_ms);
+
+	if (r <= 0)
+		return r < 0 ? -errno : 0;
+	n = read(rg.uffd, msg, sizeof(msg));
+	if (n < 0)
+		return -errno;
+	for (size_t k = 0; k < (size_t)n / sizeof(msg[0]); k++)
+		if (msg[k].event == UFFD_EVENT_PAGEFAULT)
+			serve(msg[k].arg.pagefault.address,
+			      msg[k].arg.pagefault.flags);
+	return (int)((size_t)n / sizeof(msg[0]));
+}
+
 void *rg_handler_main(void *arg)
 {
 	struct uffd_msg msg[32];
 	long cpu = (long)arg - 1;
 
+	rg_thread_started();
 	rg_internal = 1;
 	/* Named so that top -H, ps -L and perf tell tmem's threads apart. */
 	prctl(PR_SET_NAME, "tmem-fault");

@@ -53,7 +53,8 @@ void rg_atfork_parent(void)
 	pthread_mutex_unlock(&rg.batch);
 }
 
-/* Without a handler the child would read dropped pages as zeroes. */
+/* Without a handler the child would read dropped pages as zeroes.
+ * Called with the child's userfaultfd closed (the region unregistered). */
 static void restore_all(void)
 {
 	for (size_t a = 0; a < 2; a++)
@@ -65,22 +66,68 @@ static void restore_all(void)
 				rg.state[i] = PS_RES | PS_PIN;
 }
 
+/*
+ * Start the child's threads while this (the forking) thread serves the
+ * faults they raise before they reach their own loops: glibc's
+ * start_thread reads the locale data, which the program's setlocale()
+ * put in the managed heap, and that page may be in the pool.  Each
+ * thread counts itself in rg.started and waits for rg.booting to clear,
+ * so this thread is the only reader of the userfaultfd meanwhile.
+ * Bounded: a thread that never starts is given up on after 10 s.
+ */
+static int start_threads_serving(void)
+{
+	uint64_t give_up = now_ns() + 10000000000ull;
+	int want, err, fl;
+
+	/* Non-blocking meanwhile: a message that poll() announced can be
+	 * withdrawn before read() (its thread was woken by a wake over a
+	 * run and retried), and a blocking read would then wait for good. */
+	fl = fcntl(rg.uffd, F_GETFL);
+	fcntl(rg.uffd, F_SETFL, fl | O_NONBLOCK);
+	atomic_store(&rg.started, 0);
+	atomic_store(&rg.booting, 1);
+	want = rg_start_handlers();
+	if (want < 0) {
+		fcntl(rg.uffd, F_SETFL, fl);
+		atomic_store(&rg.booting, 0);
+		return want;
+	}
+	err = rg_start_thread(rg_evictor_main);
+	if (!err)
+		want++;
+	while (atomic_load(&rg.started) < want && now_ns() < give_up) {
+		int r = rg_serve_once(1);
+
+		if (r < 0 && r != -EINTR && r != -EAGAIN) {
+			err = r;
+			break;
+		}
+	}
+	if (!err && atomic_load(&rg.started) < want)
+		err = -ETIMEDOUT;
+	fcntl(rg.uffd, F_SETFL, fl);
+	atomic_store(&rg.booting, 0);
+	return err;
+}
+
 int rg_atfork_child(void)
 {
 	size_t len = rg.npages << TM_PAGE_SHIFT;
 	uint64_t resident, pooled;
 	enum uffd_how how;
-	int fd, err;
+	int fd = -1, err;
 
 	if (!rg.base)
 		return 0;
 	rg_init_sync();
-	close(rg.uffd);
-	close(rg.statm_fd);
+	sys_close(rg.uffd);
+	sys_close(rg.statm_fd);
 	if (rg.pidfd >= 0)
-		close(rg.pidfd);
+		sys_close(rg.pidfd);
 	rg.pidfd = rg_self_pidfd();
-	rg.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	rg.statm_fd =
+		rg_high_fd(open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
 	resident = rg.st->region_resident_pages;
 	pooled = rg.st->pool_pages;
 	stats_page_close(rg.st, &rg.st_local);
@@ -92,17 +139,20 @@ int rg_atfork_child(void)
 	atomic_store(&rg.stuck, 0);
 	err = uffd_open(&fd, &how);
 	if (!err) {
-		rg.uffd = fd;
+		rg.uffd = fd = rg_high_fd(fd);
 		err = uffd_register(fd, rg.base, len);
 	}
 	if (!err)
-		err = rg_start_handlers();
-	if (!err)
-		err = rg_start_thread(rg_evictor_main);
+		err = start_threads_serving();
 	if (err) {
 		tm_log("tmem: forked child cannot manage memory (%d): "
 		       "bringing all its pages back in\n",
 		       err);
+		/* Closing the descriptor unregisters the region, so the
+		 * pages can be written back without a handler. */
+		if (fd >= 0)
+			sys_close(fd);
+		rg.uffd = -1;
 		restore_all();
 		rg.base = NULL;
 	}

@@ -35,6 +35,7 @@ void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int sys_munmap(void *addr, size_t len);
 int sys_madvise(void *addr, size_t len, int advice);
 int sys_mprotect(void *addr, size_t len, int prot);
+int sys_close(int fd);
 
 /* region.c: the managed region, its fault handler and evictor. */
 int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,

@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -309,12 +310,12 @@ int rg_self_pidfd(void)
 		fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 		if (fd >= 0 && syscall(SYS_process_madvise, fd, &iov, 1,
 				       MADV_DONTNEED, 0) != TM_PAGE_SIZE) {
-			close(fd);
+			sys_close(fd);
 			fd = -1;
 		}
 	}
 	sys_munmap(p, TM_PAGE_SIZE);
-	return fd;
+	return fd >= 0 ? rg_high_fd(fd) : fd;
 }
 
 static int rg_start_thread_arg(void *(*fn)(void *), void *arg)
@@ -354,14 +355,59 @@ int rg_start_handlers(void)
 	int n = 0, err = 0;
 
 	if (sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) < 2 ||
-	    CPU_COUNT(&set) > RG_MAX_HANDLERS)
-		return rg_start_thread(rg_handler_main);
+	    CPU_COUNT(&set) > RG_MAX_HANDLERS) {
+		err = rg_start_thread(rg_handler_main);
+		return err ? err : 1;
+	}
 	for (long c = 0; c < CPU_SETSIZE && !err; c++)
 		if (CPU_ISSET(c, &set) &&
 		    !(err = rg_start_thread_arg(rg_handler_main,
 						(void *)(c + 1))))
 			n++;
-	return n ? 0 : err;
+	return n ? n : err;
+}
+
+/*
+ * Called first thing by every tmem thread.  In a fork child a new thread
+ * can fault on managed memory before it runs a line of ours (glibc's
+ * start_thread reads the locale, which setlocale() put in the managed
+ * heap): the forking thread serves faults until each has started, then
+ * lets them go (fork.c).
+ */
+void rg_thread_started(void)
+{
+	atomic_fetch_add(&rg.started, 1);
+	while (atomic_load(&rg.booting)) {
+		struct timespec ts = { .tv_nsec = 100000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Move one of tmem's descriptors out of the program's way, to the top of
+ * the first 1024 (where programs that close "all" descriptors by number
+ * still reach, but which they rarely open themselves; the shim refuses to
+ * close it, see process.c).  Not higher: a descriptor at a large number
+ * makes the kernel grow the descriptor table to it.
+ */
+int rg_high_fd(int fd)
+{
+	struct rlimit rl;
+	long top = 1024;
+	int nfd;
+
+	if (fd < 0)
+		return fd;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)top)
+		top = (long)rl.rlim_cur;
+	if (top < 64)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
+	if (nfd < 0)
+		return fd;
+	sys_close(fd);
+	return nfd;
 }
 
 void rg_init_sync(void)
@@ -453,12 +499,14 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 		goto destroy_pool;
 	}
 	rg.pidfd = rg_self_pidfd();
+	rg.uffd = rg_high_fd(rg.uffd);
+	rg.statm_fd = rg_high_fd(rg.statm_fd);
 	rg.st = stats_page_open(&rg.st_local, rg.compressor, rg.ram,
 				rg.pool_max);
 	rg_read_rss();
 	warm_up();
 	err = rg_start_handlers();
-	if (!err)
+	if (err > 0)
 		err = rg_start_thread(rg_evictor_main);
 	if (err)
 		goto destroy_pool; /* a started handler thread is harmless */

@@ -64,6 +64,8 @@ struct region {
 	_Atomic uint64_t rss; /* bytes at the last statm read */
 	_Atomic uint64_t since; /* pages installed since that read */
 	_Atomic int stuck; /* evictor found nothing to evict */
+	_Atomic int started; /* tmem threads past their start (fork.c) */
+	_Atomic int booting; /* they wait while the forking thread serves */
 	int statm_fd;
 	int pidfd; /* process_madvise() on ourselves: RG_PIDFD_SELF, an fd, -1 */
 	struct tmem_run_stats *st;
@@ -144,8 +146,11 @@ int rg_start_thread(void *(*fn)(void *));
 int rg_start_handlers(void);
 void rg_init_sync(void);
 int rg_self_pidfd(void);
+int rg_high_fd(int fd);
+void rg_thread_started(void);
 /* fault.c */
 void *rg_handler_main(void *arg);
+int rg_serve_once(int timeout_ms);
 /* evict.c */
 void *rg_evictor_main(void *arg);
 

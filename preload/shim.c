@@ -93,6 +93,12 @@ int sys_mprotect(void *addr, size_t len, int prot)
 	return (int)syscall(SYS_mprotect, addr, len, prot);
 }
 
+/* Closes even tmem's own descriptors, which close() refuses to. */
+int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
 /* ------------------------------------------------------------------ */
 /* The malloc family                                                   */
 /* ------------------------------------------------------------------ */
