@@ -51,9 +51,13 @@ _Static_assert(TM_PAGE_SIZE == (1u << TM_PAGE_SHIFT), "page shift");
  * Assertions, three tiers chosen at build time with -DTM_DEBUG=N:
  *   tm_assert            N >= 1: cheap checks of arguments and state.
  *   tm_assert_internal   N >= 2: invariants inside a module.
- *   tm_assert_expensive  N >= 3: walks of whole structures.
- * Debug builds (meson buildtype=debug) use 2; release uses 0.  A failed
- * assertion writes through write(2) and aborts, without malloc.
+ *   tm_assert_expensive  N >= 3: walks of whole structures (none are
+ *                        written yet, so 3 checks what 2 does).
+ * N is meson's debug_level option, whatever the buildtype: 1 by default
+ * (scripts/test.sh's build/), 2 in its ASan build, 0 (no -DTM_DEBUG) for
+ * none.  TM_DEBUGLOG(level, ...) prints when N >= level; RETURN_ERR_IF
+ * logs its reason at level 2.  A failed assertion writes through write(2)
+ * and aborts, without malloc.
  */
 #ifndef TM_DEBUG
 #define TM_DEBUG 0

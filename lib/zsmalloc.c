@@ -27,7 +27,8 @@
  * zspages fill up and sparse ones drain; a zspage whose last object is
  * freed goes back to the OS at once.  compact() moves the objects of the
  * sparsest zspages into the fullest, so the sparse ones empty.  evict()
- * empties whole zspages through a callback (seed 002's request).
+ * empties whole zspages through a callback (seed 002's request); unused,
+ * and unfit for writeback as it is (docs/design.md says why).
  *
  * Locking.  One reader-writer lock per class: map..unmap holds it shared
  * (readers decompress straight from the slot), store/free/compact/evict
@@ -69,9 +70,10 @@ _Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE < ZS_NO_SLOT,
 _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 
 /*
- * Handle-table entry.  Live: bit 63 clear; size in bits 0-12, slot in
- * bits 13-23, zspage index in bits 24-62.  Free: bit 63 set, the next
- * free entry in the low 32 bits.
+ * Handle-table entry.  Live: size in bits 0-12, slot in bits 13-23,
+ * zspage index (32 bits: the table stops growing short of ZS_NIL) in
+ * bits 24-55; bits 56-63 clear.  Free: bit 63 set, the next free entry in
+ * the low 32 bits.
  */
 #define HE_FREE (1ull << 63)
 #define HE_SIZE(e) ((uint32_t)((e)&0x1fff))
@@ -82,6 +84,8 @@ _Static_assert(ZS_CLASS_SHIFT + 8 <= ZALLOC_HANDLE_BITS, "handle width");
 #define HE_NONE 0xffffffffu
 _Static_assert(ZS_MAX_PAGES *TM_PAGE_SIZE / ZS_MIN_SIZE <= 0x7ff + 1,
 	       "slot field is 11 bits");
+_Static_assert(TM_PAGE_SIZE <= 0x1fff, "size field is 13 bits");
+_Static_assert(24 + 32 < 63, "a live entry's zspage index stays below HE_FREE");
 
 /*
  * A zspage's header lives in its class's zspage table (24 bytes, no
