@@ -78,7 +78,7 @@ static void restore_all(void)
 static int start_threads_serving(void)
 {
 	uint64_t give_up = now_ns() + 10000000000ull;
-	int want, err, fl;
+	int want, err, fl, internal;
 
 	/* Non-blocking meanwhile: a message that poll() announced can be
 	 * withdrawn before read() (its thread was woken by a wake over a
@@ -87,13 +87,19 @@ static int start_threads_serving(void)
 	fcntl(rg.uffd, F_SETFL, fl | O_NONBLOCK);
 	atomic_store(&rg.started, 0);
 	atomic_store(&rg.booting, 1);
+	/* pthread_create() allocates (the new thread's DTV): from glibc's
+	 * heap, not the managed one, which nobody serves yet. */
+	internal = rg_internal;
+	rg_internal = 1;
 	want = rg_start_handlers();
 	if (want < 0) {
+		rg_internal = internal;
 		fcntl(rg.uffd, F_SETFL, fl);
 		atomic_store(&rg.booting, 0);
 		return want;
 	}
 	err = rg_start_thread(rg_evictor_main);
+	rg_internal = internal;
 	if (!err)
 		want++;
 	while (atomic_load(&rg.started) < want && now_ns() < give_up) {
@@ -111,7 +117,7 @@ static int start_threads_serving(void)
 	return err;
 }
 
-int rg_atfork_child(void)
+int rg_atfork_child(int shared_files)
 {
 	size_t len = rg.npages << TM_PAGE_SHIFT;
 	uint64_t resident, pooled;
@@ -121,10 +127,14 @@ int rg_atfork_child(void)
 	if (!rg.base)
 		return 0;
 	rg_init_sync();
-	sys_close(rg.uffd);
-	sys_close(rg.statm_fd);
-	if (rg.pidfd >= 0)
-		sys_close(rg.pidfd);
+	/* A clone() child that shares the descriptor table would close the
+	 * parent's: it leaves them (and they stay tmem's, untouchable). */
+	if (!shared_files) {
+		sys_close(rg.uffd);
+		sys_close(rg.statm_fd);
+		if (rg.pidfd >= 0)
+			sys_close(rg.pidfd);
+	}
 	rg.pidfd = rg_self_pidfd();
 	rg.statm_fd =
 		rg_high_fd(open("/proc/self/statm", O_RDONLY | O_CLOEXEC));

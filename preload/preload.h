@@ -7,6 +7,7 @@
 #ifndef TMEM_PRELOAD_H
 #define TMEM_PRELOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,16 @@ int sys_munmap(void *addr, size_t len);
 int sys_madvise(void *addr, size_t len, int advice);
 int sys_mprotect(void *addr, size_t len, int prot);
 int sys_close(int fd);
+long raw_syscall(long n, long a, long b, long c, long d, long e, long f);
+
+/* shim.c: fork steps, shared with the fork wrappers of process.c. */
+bool shim_active(void);
+void shim_fork_prepare(void);
+void shim_fork_parent(void);
+void shim_fork_child(int shared_files);
+
+/* process.c: forks without atfork handlers, descriptor calls. */
+void process_init(void);
 
 /* region.c: the managed region, its fault handler and evictor. */
 int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
@@ -46,7 +57,12 @@ void rg_protect(void *addr, size_t len, int prot);
 int rg_move(void *dst, void *src, size_t len);
 void rg_atfork_prepare(void);
 void rg_atfork_parent(void);
-int rg_atfork_child(void);
+int rg_atfork_child(int shared_files);
+/* tmem's own descriptors: never closed by the program's calls. */
+#define RG_OWN_FDS 3
+bool rg_owns_fd(int fd);
+int rg_own_fds(int *fds); /* ascending; returns the count */
+void rg_move_fd_away(int fd);
 void rg_exit(void);
 
 /* stats-page.c: /dev/shm/tmem-<pid>, or @local when it cannot be had. */

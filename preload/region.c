@@ -384,6 +384,50 @@ void rg_thread_started(void)
 	}
 }
 
+bool rg_owns_fd(int fd)
+{
+	return fd >= 0 && rg.base &&
+	       (fd == rg.uffd || fd == rg.statm_fd || fd == rg.pidfd);
+}
+
+int rg_own_fds(int *fds)
+{
+	int n = 0, c[RG_OWN_FDS] = { rg.uffd, rg.statm_fd, rg.pidfd };
+
+	if (!rg.base)
+		return 0;
+	for (int k = 0; k < RG_OWN_FDS; k++)
+		if (c[k] >= 0) {
+			int j = n++;
+
+			while (j > 0 && fds[j - 1] > c[k]) {
+				fds[j] = fds[j - 1];
+				j--;
+			}
+			fds[j] = c[k];
+		}
+	return n;
+}
+
+/* dup2()/dup3() onto one of ours: ours moves first, the program gets the
+ * number it asked for. */
+void rg_move_fd_away(int fd)
+{
+	int *own[RG_OWN_FDS] = { &rg.uffd, &rg.statm_fd, &rg.pidfd };
+
+	if (!rg_owns_fd(fd))
+		return;
+	for (int k = 0; k < RG_OWN_FDS; k++) {
+		int nfd;
+
+		if (*own[k] != fd)
+			continue;
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		if (nfd >= 0)
+			*own[k] = nfd; /* the old number is the program's now */
+	}
+}
+
 /*
  * Move one of tmem's descriptors out of the program's way, to the top of
  * the first 1024 (where programs that close "all" descriptors by number

@@ -96,7 +96,7 @@ int sys_mprotect(void *addr, size_t len, int prot)
 /* Closes even tmem's own descriptors, which close() refuses to. */
 int sys_close(int fd)
 {
-	return (int)syscall(SYS_close, fd);
+	return (int)raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -501,22 +501,32 @@ static uint64_t env_size(const char *name, uint64_t def)
 	return v;
 }
 
-static void on_prepare(void)
+bool shim_active(void)
+{
+	return atomic_load_explicit(&active, memory_order_acquire);
+}
+
+void shim_fork_prepare(void)
 {
 	carve_lock();
 	rg_atfork_prepare();
 }
 
-static void on_parent(void)
+void shim_fork_parent(void)
 {
 	rg_atfork_parent();
 	carve_unlock();
 }
 
+void shim_fork_child(int shared_files)
+{
+	rg_atfork_child(shared_files);
+	carve_unlock();
+}
+
 static void on_child(void)
 {
-	rg_atfork_child();
-	carve_unlock();
+	shim_fork_child(0);
 }
 
 static int bind_mimalloc(void)
@@ -551,6 +561,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *s;
 	int err;
 
+	process_init();
 	if (!getenv("TMEM_RUN_RAM"))
 		return;
 	rg_internal = 1;
@@ -600,7 +611,7 @@ __attribute__((constructor)) static void shim_init(void)
 	arena_hi = (char *)arena + arena_len;
 	carve_lo = carve;
 	carve_hi = (char *)carve + carve_len;
-	pthread_atfork(on_prepare, on_parent, on_child);
+	pthread_atfork(shim_fork_prepare, shim_fork_parent, on_child);
 	atomic_store_explicit(&active, 1, memory_order_release);
 out:
 	rg_internal = 0;

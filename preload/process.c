@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+/*
+ * process.c - the process-level calls the shim must see: the ways to
+ * fork that skip pthread_atfork handlers, and the calls that close
+ * descriptors.
+ *
+ * Forks without atfork handlers (glibc's _Fork(), clone() without
+ * CLONE_VM, syscall(SYS_fork / SYS_clone / SYS_clone3)) would give a
+ * child that shares nothing with tmem's threads and has no userfaultfd
+ * registration: every page in the pool would read as zeroes there.  They
+ * are wrapped here in the same prepare / parent / child steps as fork().
+ * A fork made with an inline system call instruction (no libc) cannot be
+ * seen; docs/run.md says so.
+ *
+ * Descriptors: tmem's own (the userfaultfd, /proc/self/statm, a pidfd)
+ * live near the top of the first 1024 (rg_high_fd()); close(),
+ * close_range(), closefrom() and the raw syscalls skip them, and dup2()/
+ * dup3() onto one first move it out of the way.  A program that closes
+ * "every descriptor" (daemons, close_range(3, ~0U) before exec) then
+ * keeps its memory served instead of losing the userfaultfd under it.
+ *
+ * Nothing here allocates; raw system calls go through raw_syscall(),
+ * which never comes back into these wrappers.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "preload.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+long raw_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory");
+	return x0;
+#else
+#error "raw_syscall: add this architecture's system call instruction"
+#endif
+}
+
+static long ret_errno(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Forks without atfork handlers                                       */
+/* ------------------------------------------------------------------ */
+
+static pid_t (*real_fork_)(void);
+static int (*real_clone)(int (*)(void *), void *, int, void *, ...);
+static int (*real_close)(int);
+
+/* Resolved in the constructor, before the program runs. */
+void process_init(void)
+{
+	real_fork_ = (pid_t(*)(void))dlsym(RTLD_NEXT, "_Fork");
+	real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(
+		RTLD_NEXT, "clone");
+	real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+}
+
+/* A raw fork-like system call with the fork handlers around it. */
+static long fork_wrapped(long n, long a, long b, long c, long d, long e,
+			 int shared_files)
+{
+	long r;
+
+	shim_fork_prepare();
+	r = raw_syscall(n, a, b, c, d, e, 0);
+	if (r == 0)
+		shim_fork_child(shared_files);
+	else
+		shim_fork_parent();
+	return ret_errno(r);
+}
+
+SHIM_EXPORT pid_t _Fork(void)
+{
+	pid_t pid;
+
+	if (!real_fork_)
+		return (pid_t)ret_errno(
+			raw_syscall(SYS_fork, 0, 0, 0, 0, 0, 0));
+	if (!shim_active())
+		return real_fork_();
+	shim_fork_prepare();
+	pid = real_fork_();
+	if (pid == 0)
+		shim_fork_child(0);
+	else
+		shim_fork_parent();
+	return pid;
+}
+
+/* The child's entry: run the child handler on its stack, then the
+ * program's function.  One clone at a time (under the fork locks). */
+static struct {
+	int (*fn)(void *);
+	void *arg;
+	int shared_files;
+} clone_call;
+
+static int clone_child(void *unused)
+{
+	(void)unused;
+	shim_fork_child(clone_call.shared_files);
+	/* glibc ends a clone() child with exit(2), which ends one thread:
+	 * with tmem's threads in it the process must end as a whole. */
+	_exit(clone_call.fn(clone_call.arg));
+}
+
+SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!real_clone) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((flags & CLONE_VM) || !shim_active())
+		return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+	shim_fork_prepare();
+	clone_call.fn = fn;
+	clone_call.arg = arg;
+	clone_call.shared_files = !!(flags & CLONE_FILES);
+	r = real_clone(clone_child, stack, flags, NULL, ptid, tls, ctid);
+	shim_fork_parent();
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Descriptors                                                         */
+/* ------------------------------------------------------------------ */
+
+SHIM_EXPORT int close(int fd)
+{
+	if (rg_owns_fd(fd)) {
+		errno = EBADF; /* to the program, it is not open */
+		return -1;
+	}
+	if (real_close)
+		return real_close(fd);
+	return (int)ret_errno(raw_syscall(SYS_close, fd, 0, 0, 0, 0, 0));
+}
+
+/* close_range() over [first, last] less tmem's descriptors. */
+static long close_range_around(unsigned first, unsigned last, unsigned flags)
+{
+	int own[RG_OWN_FDS];
+	int n = rg_own_fds(own);
+	long r = 0;
+
+	if (flags & CLOSE_RANGE_CLOEXEC) /* ours are close-on-exec anyway */
+		return raw_syscall(SYS_close_range, first, last, flags, 0, 0,
+				   0);
+	for (int k = 0; k < n && first <= last; k++) {
+		unsigned fd = (unsigned)own[k];
+
+		if (fd < first || fd > last)
+			continue;
+		if (fd > first) {
+			r = raw_syscall(SYS_close_range, first, fd - 1, flags,
+					0, 0, 0);
+			if (r < 0)
+				return r;
+		}
+		if (fd == ~0u)
+			return 0;
+		first = fd + 1;
+	}
+	if (first <= last)
+		r = raw_syscall(SYS_close_range, first, last, flags, 0, 0, 0);
+	return r;
+}
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)ret_errno(close_range_around(first, last, (unsigned)flags));
+}
+
+SHIM_EXPORT void closefrom(int lowfd)
+{
+	close_range_around((unsigned)(lowfd < 0 ? 0 : lowfd), ~0u, 0);
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+	if (oldfd != newfd)
+		rg_move_fd_away(newfd);
+	return (int)ret_errno(raw_syscall(SYS_dup2, oldfd, newfd, 0, 0, 0, 0));
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (oldfd != newfd)
+		rg_move_fd_away(newfd);
+	return (int)ret_errno(
+		raw_syscall(SYS_dup3, oldfd, newfd, flags, 0, 0, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* syscall(2)                                                          */
+/* ------------------------------------------------------------------ */
+
+SHIM_EXPORT long syscall(long n, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, n);
+	for (int k = 0; k < 6; k++)
+		a[k] = va_arg(ap, long);
+	va_end(ap);
+	if (!shim_active())
+		return ret_errno(
+			raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+	switch (n) {
+	case SYS_fork:
+		return fork_wrapped(n, 0, 0, 0, 0, 0, 0);
+	case SYS_clone:
+		/* Only the fork-like form (no new stack) returns here in
+		 * the child; a clone onto a new stack needs assembly. */
+		if (!(a[0] & CLONE_VM) && !a[1])
+			return fork_wrapped(n, a[0], a[1], a[2], a[3], a[4],
+					    !!(a[0] & CLONE_FILES));
+		break;
+	case SYS_clone3: {
+		const struct clone_args *ca = (const void *)a[0];
+
+		if (ca && !(ca->flags & CLONE_VM) && !ca->stack)
+			return fork_wrapped(n, a[0], a[1], 0, 0, 0,
+					    !!(ca->flags & CLONE_FILES));
+		break;
+	}
+	case SYS_close:
+		return close((int)a[0]);
+	case SYS_close_range:
+		return ret_errno(close_range_around(
+			(unsigned)a[0], (unsigned)a[1], (unsigned)a[2]));
+	case SYS_dup2:
+		return dup2((int)a[0], (int)a[1]);
+	case SYS_dup3:
+		return dup3((int)a[0], (int)a[1], (int)a[2]);
+	default:
+		break;
+	}
+	return ret_errno(raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]));
+}
