@@ -130,17 +130,19 @@ static size_t victim_spans(const size_t *v, size_t n, size_t *first,
 /* Protect or unprotect the spans; a span that fails (a range tmem did
  * not register, e.g. a program's MAP_FIXED inside the region) falls back
  * to the victims' own runs. */
-static void spans_wp(const size_t *v, size_t n, const size_t *first,
-		     const size_t *count, size_t m, int wp)
+static void spans_wp(const size_t *v, uint8_t *ok, size_t n,
+		     const size_t *first, const size_t *count, size_t m, int wp)
 {
 	for (size_t j = 0; j < m; j++) {
 		if (!uffd_wp(rg.uffd, page_addr(first[j]),
 			     count[j] << TM_PAGE_SHIFT, wp))
 			continue;
 		for (size_t k = 0; k < n; k++)
-			if (v[k] >= first[j] && v[k] < first[j] + count[j])
-				uffd_wp(rg.uffd, page_addr(v[k]), TM_PAGE_SIZE,
-					wp);
+			if (v[k] >= first[j] && v[k] < first[j] + count[j] &&
+			    uffd_wp(rg.uffd, page_addr(v[k]), TM_PAGE_SIZE,
+				    wp) &&
+			    wp)
+				ok[k] = 3; /* a writer could not be stopped */
 	}
 }
 
@@ -200,7 +202,8 @@ static void drop_stored(const size_t *v, uint8_t *ok, size_t n)
 /*
  * After the drop, under rg.lock: stored and dropped victims become POOL
  * (or stay RES if a fault brought them back already); victims the pool
- * refused stay RES; undroppable ones are flushed from the pool and pinned.
+ * refused stay RES; undroppable ones (mlocked) and ones whose write
+ * protection failed (ok 3) are flushed from the pool if stored, and pinned.
  * Returns the pages that left the region.
  */
 static size_t settle_batch(const size_t *v, const uint8_t *ok, size_t n)
@@ -213,6 +216,10 @@ static size_t settle_batch(const size_t *v, const uint8_t *ok, size_t n)
 
 		if (ok[k] == 2) {
 			tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+			rg.state[i] =
+				(uint8_t)((s & ~PS_MASK) | PS_RES | PS_PIN);
+		} else if (ok[k] == 3) {
+			/* Not write-protectable, so never safe to evict. */
 			rg.state[i] =
 				(uint8_t)((s & ~PS_MASK) | PS_RES | PS_PIN);
 		} else if (!ok[k]) {
@@ -257,11 +264,17 @@ static size_t evict_batch(void)
 	if (!n)
 		goto out_batch;
 	m = victim_spans(v, n, sfirst, scount);
-	spans_wp(v, n, sfirst, scount, m, 1);
+	memset(ok, 1, n);
+	spans_wp(v, ok, n, sfirst, scount, m, 1);
 	for (size_t k = 0; k < n; k++) {
-		int err = tmem_put_page(rg.pool, RG_POOL_OID, (uint32_t)v[k],
-					page_addr(v[k]));
+		int err;
 
+		if (ok[k] == 3) {
+			STAT_ADD(evict_kept, 1);
+			continue;
+		}
+		err = tmem_put_page(rg.pool, RG_POOL_OID, (uint32_t)v[k],
+				    page_addr(v[k]));
 		ok[k] = !err;
 		if (err) {
 			pool_refused(err);
@@ -273,7 +286,7 @@ static size_t evict_batch(void)
 	dropped = settle_batch(v, ok, n);
 	pthread_mutex_unlock(&rg.lock);
 	/* Unprotect last: it wakes writers, which now refault from the pool. */
-	spans_wp(v, n, sfirst, scount, m, 0);
+	spans_wp(v, ok, n, sfirst, scount, m, 0);
 	STAT_ADD(pages_compressed, dropped);
 	STAT_ADD(evict_batches, 1);
 out_batch:

@@ -67,6 +67,68 @@ static void restore_all(void)
 }
 
 /*
+ * MADV_WIPEONFORK and MADV_DONTFORK in the child.  The kernel gave the
+ * child no pages for such ranges (a WIPEONFORK range is empty, a
+ * DONTFORK one is not mapped at all), but the child's copy of the pool
+ * still holds the parent's evicted pages: they are flushed here, before
+ * anything can fault them in, and the states say ZERO.  A DONTFORK hole
+ * gets a PROT_NONE reservation, so a touch is SIGSEGV as without tmem
+ * and the address space stays the region's.
+ */
+static void apply_fork_advice(void)
+{
+	uint64_t res = 0, pool = 0;
+
+	for (int a = 0; a < 2; a++) {
+		for (size_t i = rg.lo[a]; i < rg.hi[a]; i++) {
+			uint8_t s = rg.state[i];
+			size_t n = 1;
+
+			if (s == PS_FOREIGN || !(s & (PS_WIPE | PS_NOFORK)))
+				continue;
+			if ((s & PS_MASK) == PS_POOL) {
+				tmem_flush_page(rg.pool, RG_POOL_OID,
+						(uint32_t)i);
+				pool++;
+			} else if ((s & PS_MASK) == PS_RES) {
+				res++;
+			}
+			if (s & PS_PROT)
+				rg.prot--;
+			rg.state[i] = s & PS_WIPE;
+			if (!(s & PS_NOFORK))
+				continue;
+			/* the run of the hole, at most to the area's end */
+			while (i + n < rg.hi[a] &&
+			       (rg.state[i + n] & PS_NOFORK) &&
+			       rg.state[i + n] != PS_FOREIGN) {
+				uint8_t t = rg.state[i + n];
+
+				if ((t & PS_MASK) == PS_POOL) {
+					tmem_flush_page(rg.pool, RG_POOL_OID,
+							(uint32_t)(i + n));
+					pool++;
+				} else if ((t & PS_MASK) == PS_RES) {
+					res++;
+				}
+				if (t & PS_PROT)
+					rg.prot--;
+				rg.state[i + n] = 0;
+				n++;
+			}
+			rg.state[i] = 0;
+			sys_mmap(page_addr(i), n << TM_PAGE_SHIFT, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+					 MAP_FIXED,
+				 -1, 0);
+			i += n - 1;
+		}
+	}
+	STAT_ADD(pool_pages, (uint64_t)0 - pool);
+	STAT_ADD(region_resident_pages, (uint64_t)0 - res);
+}
+
+/*
  * Start the child's threads while this (the forking) thread serves the
  * faults they raise before they reach their own loops: glibc's
  * start_thread reads the locale data, which the program's setlocale()
@@ -147,6 +209,7 @@ int rg_atfork_child(int shared_files)
 	rg.st->region_resident_pages = resident;
 	rg.st->pool_pages = pooled;
 	atomic_store(&rg.stuck, 0);
+	apply_fork_advice();
 	err = uffd_open(&fd, &how);
 	if (!err) {
 		rg.uffd = fd = rg_high_fd(fd);

@@ -53,6 +53,12 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 	    void **carve, size_t *carve_len);
 int rg_contains(const void *addr, size_t len);
 void rg_discard(void *addr, size_t len);
+void rg_forget(void *addr, size_t len);
+int rg_adopt(void *addr, size_t len);
+void rg_foreign(void *addr, size_t len);
+bool rg_has_foreign(const void *addr, size_t len);
+bool rg_has_managed(const void *addr, size_t len);
+void rg_fork_advice(void *addr, size_t len, int advice);
 void rg_protect(void *addr, size_t len, int prot);
 int rg_move(void *dst, void *src, size_t len);
 void rg_atfork_prepare(void);

@@ -146,15 +146,48 @@ void rg_throttle(void)
 /* ------------------------------------------------------------------ */
 
 /*
- * Freed memory: it reads back as zeroes and its pool copies are dropped,
- * never restored.  Chunked, so the fault handler is never held long.
+ * The part of [*first, *end) in area @a's touched bounds: pages outside
+ * them were never faulted in nor flagged, so their state is all zero and
+ * nothing needs doing there (a 100 GiB PROT_NONE reservation costs no
+ * state table writes).  Returns false when the part is empty.
  */
-void rg_discard(void *addr, size_t len)
+static bool clip_touched(int a, size_t *first, size_t *end)
 {
-	size_t first = page_index(addr);
-	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+	if (rg.lo[a] == rg.hi[a])
+		return false;
+	if (*first < rg.lo[a])
+		*first = rg.lo[a];
+	if (*end > rg.hi[a])
+		*end = rg.hi[a];
+	return *first < *end;
+}
 
-	pthread_mutex_lock(&rg.batch);
+/* Give back the state and stamp table pages wholly inside [first, end),
+ * whose entries are all zero now. */
+static void release_tables(size_t first, size_t end)
+{
+	uintptr_t s0 = ((uintptr_t)(rg.state + first) + TM_PAGE_SIZE - 1) &
+		       ~(uintptr_t)(TM_PAGE_SIZE - 1);
+	uintptr_t s1 =
+		(uintptr_t)(rg.state + end) & ~(uintptr_t)(TM_PAGE_SIZE - 1);
+	uintptr_t e0 = ((uintptr_t)(rg.evicted_at + first) + TM_PAGE_SIZE - 1) &
+		       ~(uintptr_t)(TM_PAGE_SIZE - 1);
+	uintptr_t e1 = (uintptr_t)(rg.evicted_at + end) &
+		       ~(uintptr_t)(TM_PAGE_SIZE - 1);
+
+	if (s1 > s0)
+		sys_madvise((void *)s0, s1 - s0, MADV_DONTNEED);
+	if (e1 > e0)
+		sys_madvise((void *)e0, e1 - e0, MADV_DONTNEED);
+}
+
+/*
+ * Drop the pages of [first, end): pool copies flushed, present pages
+ * dropped, states reset to their @keep flags.  Chunked, so the fault
+ * handler is never held long.  Called with rg.batch held.
+ */
+static void drop_range(size_t first, size_t end, uint8_t keep)
+{
 	while (first < end) {
 		size_t stop = first + RG_DISCARD_CHUNK < end
 				      ? first + RG_DISCARD_CHUNK
@@ -165,6 +198,8 @@ void rg_discard(void *addr, size_t len)
 		for (size_t i = first; i < stop; i++) {
 			uint8_t s = rg.state[i];
 
+			if (!s)
+				continue;
 			if ((s & PS_MASK) == PS_POOL) {
 				tmem_flush_page(rg.pool, RG_POOL_OID,
 						(uint32_t)i);
@@ -174,20 +209,167 @@ void rg_discard(void *addr, size_t len)
 			}
 			if (s & PS_PROT)
 				rg.prot--;
-			rg.state[i] = s & PS_NOACC;
+			rg.state[i] = s & keep;
 		}
-		sys_madvise(page_addr(first), (stop - first) << TM_PAGE_SHIFT,
-			    MADV_DONTNEED);
+		/* Only a page marked RES can be present (ZERO pages have no
+		 * PTE, or are not tmem's). */
+		if (res)
+			sys_madvise(page_addr(first),
+				    (stop - first) << TM_PAGE_SHIFT,
+				    MADV_DONTNEED);
 		pthread_mutex_unlock(&rg.lock);
 		STAT_ADD(discarded_pages, res + pool);
 		STAT_ADD(pool_pages, (uint64_t)0 - pool);
 		STAT_ADD(region_resident_pages, (uint64_t)0 - res);
 		first = stop;
 	}
+}
+
+static void discard_keep(void *addr, size_t len, uint8_t keep)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+
+	pthread_mutex_lock(&rg.batch);
+	for (int a = 0; a < 2; a++) {
+		size_t f = first, e = end;
+
+		if (clip_touched(a, &f, &e))
+			drop_range(f, e, keep);
+	}
+	if (!keep) {
+		pthread_mutex_lock(&rg.lock);
+		release_tables(first, end);
+		pthread_mutex_unlock(&rg.lock);
+	}
 	pthread_mutex_unlock(&rg.batch);
 }
 
-/* mprotect inside the region: PROT_NONE pages must never be read. */
+/*
+ * Freed memory: it reads back as zeroes and its pool copies are dropped,
+ * never restored.  The mapping's own flags (PROT_NONE, fork advice) stay.
+ */
+void rg_discard(void *addr, size_t len)
+{
+	discard_keep(addr, len, PS_KEEP);
+}
+
+/* The mapping there is gone or replaced: nothing of it is kept. */
+void rg_forget(void *addr, size_t len)
+{
+	discard_keep(addr, len, 0);
+}
+
+/*
+ * A fresh anonymous private mapping now covers [addr, addr+len) (the
+ * program's MAP_FIXED, or the shim's own after munmap): register it, as
+ * the one it replaced was, or it would be served by the kernel and never
+ * evicted.  Its states must have been forgotten first.
+ */
+int rg_adopt(void *addr, size_t len)
+{
+	sys_madvise(addr, len, MADV_NOHUGEPAGE);
+	return uffd_register(rg.uffd, addr, len);
+}
+
+/* A mapping tmem does not manage now covers [addr, addr+len): marked so
+ * that nothing here treats its pages as tmem's (states forgotten). */
+void rg_foreign(void *addr, size_t len)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+
+	pthread_mutex_lock(&rg.lock);
+	touch_bounds(first);
+	touch_bounds(end - 1);
+	for (size_t i = first; i < end; i++)
+		rg.state[i] = PS_FOREIGN;
+	pthread_mutex_unlock(&rg.lock);
+}
+
+/* Whether any page of [addr, addr+len) belongs to a foreign mapping. */
+bool rg_has_foreign(const void *addr, size_t len)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((const char *)addr + len + TM_PAGE_SIZE - 1);
+	bool found = false;
+
+	pthread_mutex_lock(&rg.lock);
+	for (int a = 0; a < 2 && !found; a++) {
+		size_t f = first, e = end;
+
+		if (!clip_touched(a, &f, &e))
+			continue;
+		for (size_t i = f; i < e && !found; i++)
+			found = rg.state[i] == PS_FOREIGN;
+	}
+	pthread_mutex_unlock(&rg.lock);
+	return found;
+}
+
+/* Whether any page of [addr, addr+len) holds managed data (RES, POOL). */
+bool rg_has_managed(const void *addr, size_t len)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((const char *)addr + len + TM_PAGE_SIZE - 1);
+	bool found = false;
+
+	pthread_mutex_lock(&rg.lock);
+	for (int a = 0; a < 2 && !found; a++) {
+		size_t f = first, e = end;
+
+		if (!clip_touched(a, &f, &e))
+			continue;
+		for (size_t i = f; i < e && !found; i++)
+			found = (rg.state[i] & PS_MASK) != PS_ZERO;
+	}
+	pthread_mutex_unlock(&rg.lock);
+	return found;
+}
+
+/* MADV_WIPEONFORK / KEEPONFORK / DONTFORK / DOFORK, for fork.c to apply
+ * in the child (the kernel applies them to the pages it copies). */
+void rg_fork_advice(void *addr, size_t len, int advice)
+{
+	size_t first = page_index(addr);
+	size_t end = page_index((char *)addr + len + TM_PAGE_SIZE - 1);
+	uint8_t set = 0, clear = 0;
+
+	if (advice == MADV_WIPEONFORK)
+		set = PS_WIPE;
+	else if (advice == MADV_KEEPONFORK)
+		clear = PS_WIPE;
+	else if (advice == MADV_DONTFORK)
+		set = PS_NOFORK;
+	else if (advice == MADV_DOFORK)
+		clear = PS_NOFORK;
+	pthread_mutex_lock(&rg.batch);
+	pthread_mutex_lock(&rg.lock);
+	if (set) {
+		touch_bounds(first);
+		touch_bounds(end - 1);
+	}
+	for (int a = 0; a < 2; a++) {
+		size_t f = first, e = end;
+
+		if (!set && !clip_touched(a, &f, &e))
+			continue;
+		if (set && a == 1)
+			break; /* the whole range, once */
+		for (size_t i = f; i < e; i++)
+			if (rg.state[i] != PS_FOREIGN)
+				rg.state[i] =
+					(uint8_t)((rg.state[i] | set) & ~clear);
+	}
+	pthread_mutex_unlock(&rg.lock);
+	pthread_mutex_unlock(&rg.batch);
+}
+
+/*
+ * mprotect inside the region: PROT_NONE pages must never be read by the
+ * evictor.  Only pages that hold data (RES, POOL) need the flag: a ZERO
+ * page is never picked, so large reservations write nothing.
+ */
 void rg_protect(void *addr, size_t len, int prot)
 {
 	size_t first = page_index(addr);
@@ -195,11 +377,20 @@ void rg_protect(void *addr, size_t len, int prot)
 
 	pthread_mutex_lock(&rg.batch);
 	pthread_mutex_lock(&rg.lock);
-	for (size_t i = first; i < end; i++) {
-		if (prot == PROT_NONE)
-			rg.state[i] |= PS_NOACC;
-		else
-			rg.state[i] &= (uint8_t)~PS_NOACC;
+	for (int a = 0; a < 2; a++) {
+		size_t f = first, e = end;
+
+		if (!clip_touched(a, &f, &e))
+			continue;
+		for (size_t i = f; i < e; i++) {
+			uint8_t s = rg.state[i];
+
+			if (prot == PROT_NONE && (s & PS_MASK) &&
+			    !(s & PS_NOACC))
+				rg.state[i] = s | PS_NOACC;
+			else if (prot != PROT_NONE && (s & PS_NOACC))
+				rg.state[i] = s & (uint8_t)~PS_NOACC;
+		}
 	}
 	pthread_mutex_unlock(&rg.lock);
 	pthread_mutex_unlock(&rg.batch);

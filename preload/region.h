@@ -26,6 +26,13 @@
 #define PS_NOACC 0x08
 #define PS_PIN 0x10
 #define PS_PROT 0x20
+#define PS_WIPE 0x40 /* MADV_WIPEONFORK: a fork child sees zeroes */
+#define PS_NOFORK 0x80 /* MADV_DONTFORK: not in a fork child at all */
+/* Not tmem's: a file, shared or locked mapping the program placed with
+ * MAP_FIXED.  PIN on a ZERO page means this and only this. */
+#define PS_FOREIGN PS_PIN
+/* What discarding a page keeps: flags of the mapping, not of the data. */
+#define PS_KEEP (PS_NOACC | PS_WIPE | PS_NOFORK)
 
 #define RG_BATCH 256 /* pages per eviction step: 64-512 amortize the ioctls */
 #define RG_SCAN_MAX (64 * RG_BATCH) /* clock steps per batch at most */

@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * run-stats.h - the live counters a process managed by `tmem run` keeps
- * in /dev/shm/tmem-<pid> (mode 0600), read by `tmem stat PID` and by
- * `tmem run --stats` after the program ends.
+ * in a page of shared memory, read by `tmem stat PID` and by `tmem run
+ * --stats` after the program ends.
+ *
+ * Layout: each `tmem run` makes one directory for its whole run,
+ * /dev/shm/tmem-<runpid>.XXXXXX (mkdtemp: mode 0700, a name nobody could
+ * have made ready), and passes it in TMEM_RUN_DIR.  Each managed process
+ * creates the file <pid> in it (O_EXCL, O_NOFOLLOW, 0600) and only if the
+ * directory is a real one, ours and 0700; it unlinks the file when it
+ * exits normally.  `tmem run` removes pages of processes that are gone
+ * while it waits and the whole directory when the program ends, so pages
+ * of processes that end by _exit or a signal do not outlive the run.
+ * @start_time tells a page of a live process from one of a dead process
+ * whose pid was reused.
  *
  * The page is written by the shim with relaxed atomic stores and read by
  * other processes without a lock: each field is exact on its own, the set
@@ -15,9 +26,12 @@
 #include <stdint.h>
 
 #define TMEM_RUN_STATS_MAGIC 0x746d656d72756e31ull /* "tmemrun1" */
-#define TMEM_RUN_STATS_VERSION 1
+#define TMEM_RUN_STATS_VERSION 2
 #define TMEM_RUN_STATS_DIR "/dev/shm"
-#define TMEM_RUN_STATS_PREFIX "tmem-"
+#define TMEM_RUN_STATS_PREFIX "tmem-" /* + "<runpid>.XXXXXX" */
+#define TMEM_RUN_STATS_ENV "TMEM_RUN_DIR"
+/* Longest TMEM_RUN_DIR the shim takes (it keeps a copy, no malloc). */
+#define TMEM_RUN_STATS_DIR_MAX 256
 
 #define TMEM_RUN_STATS_FIELDS(X)                                               \
 	X(ram_bytes, bytes, "budget (--ram)")                                  \
@@ -58,6 +72,8 @@ struct tmem_run_stats {
 #define TMEM_RUN_STATS_FIELD_(name, unit, desc) uint64_t name;
 	TMEM_RUN_STATS_FIELDS(TMEM_RUN_STATS_FIELD_)
 #undef TMEM_RUN_STATS_FIELD_
+	/* field 22 of /proc/<pid>/stat (clock ticks after boot), 0 unknown */
+	uint64_t start_time;
 };
 
 #endif /* TMEM_RUN_STATS_H */

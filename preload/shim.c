@@ -269,13 +269,66 @@ static bool clip(void *addr, size_t len, char **lo, char **hi)
 	return true;
 }
 
+/*
+ * Put a fresh reserved mapping (PROT_NONE, registered) over [p, p+len):
+ * whatever the program had there - its anonymous pages, a file or memfd
+ * it placed with MAP_FIXED, fork or mlock flags - really ends.  Returns
+ * 0, or -errno with the range left out of the region's use.
+ */
+static int reset_range(char *p, size_t len)
+{
+	static int warned;
+	int err = 0;
+
+	rg_forget(p, len);
+	if (sys_mmap(p, len, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		     -1, 0) == MAP_FAILED)
+		err = -errno;
+	else
+		err = rg_adopt(p, len);
+	if (err && !warned++)
+		tm_log("tmem: cannot reset unmapped memory at %p (%s); its "
+		       "address space is left unused\n",
+		       (void *)p, strerror(-err));
+	return err;
+}
+
 /* Make carved pages unusable again and give them back. */
 static void unmap_carved(char *p, size_t len)
 {
-	rg_discard(p, len);
-	rg_protect(p, len, PROT_NONE);
-	sys_mprotect(p, len, PROT_NONE);
-	carve_free(p, len);
+	if (!reset_range(p, len))
+		carve_free(p, len);
+}
+
+/*
+ * MAP_FIXED over the region: the program places a mapping in memory it
+ * got from us (a reservation it commits, HotSpot's heap; a file or memfd
+ * placed inside a reservation).  The pages that were there are forgotten
+ * first.  A new anonymous private mapping is registered and managed like
+ * the rest; anything else (file, shared, locked) is marked foreign, never
+ * touched by the evictor, and ended for real by munmap.
+ */
+static void *fixed_in_region(void *addr, size_t len, int prot, int flags,
+			     int fd, off_t off, char *lo, char *hi)
+{
+	const int keep_out = MAP_HUGETLB | MAP_LOCKED | MAP_GROWSDOWN;
+	bool managed = (flags & MAP_ANONYMOUS) &&
+		       (flags & MAP_TYPE) == MAP_PRIVATE && !(flags & keep_out);
+	size_t n = PAGE_ROUND((size_t)(hi - lo));
+	void *p;
+
+	carve_lock();
+	rg_forget(lo, n);
+	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED) {
+		if (managed && rg_adopt(lo, n))
+			managed = false;
+		if (!managed)
+			rg_foreign(lo, n);
+	}
+	carve_unlock();
+	return p;
 }
 
 static void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -287,17 +340,13 @@ static void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	char *lo, *hi, *p;
 	size_t n;
 
+	if ((flags & MAP_FIXED) && !((uintptr_t)addr & (TM_PAGE_SIZE - 1)) &&
+	    len && clip(addr, len, &lo, &hi))
+		return fixed_in_region(addr, len, prot, flags, fd, off, lo, hi);
 	if (!use_mi() || !(flags & MAP_ANONYMOUS) ||
 	    (flags & MAP_TYPE) != MAP_PRIVATE || (flags & unmanaged) || !len ||
-	    len > (size_t)(carve_hi - carve_lo)) {
-		p = sys_mmap(addr, len, prot, flags, fd, off);
-		/* A fixed mapping over the region replaces managed pages:
-		 * forget them and never evict what is there now. */
-		if (p != MAP_FAILED && (flags & MAP_FIXED) &&
-		    clip(p, len, &lo, &hi))
-			rg_protect(lo, (size_t)(hi - lo), PROT_NONE);
-		return p;
-	}
+	    len > (size_t)(carve_hi - carve_lo))
+		return sys_mmap(addr, len, prot, flags, fd, off);
 	n = PAGE_ROUND(len);
 	carve_lock();
 	p = carve_alloc(n);
@@ -336,6 +385,40 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	return 0;
 }
 
+/*
+ * mremap of a file or memfd mapping the program placed in its
+ * reservation: the kernel moves or resizes it (out of the region when it
+ * moves), and the part of the region it left is reset for reuse.  A
+ * range that mixes such a mapping with managed pages is refused: the
+ * kernel would move managed pages out without their pool copies.
+ */
+static void *remap_foreign(void *old, size_t old_len, size_t new_len, int flags,
+			   void *fixed)
+{
+	size_t o = PAGE_ROUND(old_len), n = PAGE_ROUND(new_len);
+	char *p;
+
+	carve_lock();
+	if (rg_has_managed(old, o)) {
+		carve_unlock();
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	p = (char *)syscall(SYS_mremap, old, old_len, new_len, flags, fixed);
+	if (p != MAP_FAILED) {
+		if (p != (char *)old) {
+			if (!(flags & MREMAP_DONTUNMAP))
+				reset_range(old, o);
+		} else if (n < o) {
+			reset_range((char *)old + n, o - n);
+		}
+		if (clip(p, n, &(char *){ NULL }, &(char *){ NULL }))
+			rg_foreign(p, n);
+	}
+	carve_unlock();
+	return p;
+}
+
 SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
 			 ...)
 {
@@ -353,6 +436,8 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
 	if (!atomic_load(&active) || !old_len || !in_carve(old, o))
 		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
 				       fixed);
+	if (rg_has_foreign(old, o))
+		return remap_foreign(old, old_len, new_len, flags, fixed);
 	if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) || !new_len ||
 	    ((uintptr_t)old & 4095)) {
 		errno = EINVAL; /* not supported on managed memory */
@@ -417,8 +502,16 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 		rg_discard(lo, PAGE_ROUND((size_t)(hi - lo)));
 		break;
 	case MADV_HUGEPAGE: /* would populate 2 MiB behind the handler */
-	case MADV_DONTFORK: /* the fork child must keep the region */
+		break;
 	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+		/* The kernel applies them to the pages it copies; fork.c
+		 * to the pool's copies and states in the child. */
+		if (sys_madvise(lo, (size_t)(hi - lo), advice))
+			return -1;
+		rg_fork_advice(lo, (size_t)(hi - lo), advice);
 		break;
 	default:
 		if (sys_madvise(lo, (size_t)(hi - lo), advice))
