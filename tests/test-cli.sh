@@ -179,16 +179,16 @@ test_case "--version prints 'tmem X.Y.Z', exit 0" t_version
 
 test_case "no command is a usage error" expect_usage command
 test_case "unknown command is named" expect_usage nosuchcmd nosuchcmd
-test_case "unknown flag is named" expect_usage -- --bogus estimate --bogus 1
-test_case "flag without its value is named" expect_usage -- --pages estimate --pages
-test_case "value given to a plain flag is refused" expect_usage -- --json estimate --json=1 1
+test_case "unknown flag is named" expect_usage --bogus estimate --bogus 1
+test_case "flag without its value is named" expect_usage --pages estimate --pages
+test_case "value given to a plain flag is refused" expect_usage --json estimate --json=1 1
 test_case "out-of-range tunable names the flag and its bounds" \
-	expect_usage -- "--zstd-level: 25 is out of range [0-9]*\.\.[0-9]" estimate --zstd-level 25 1
-test_case "bad size names the flag" expect_usage -- --pool-max estimate --pool-max 12Q 1
+	expect_usage "--zstd-level: 25 is out of range [0-9]*\.\.[0-9]" estimate --zstd-level 25 1
+test_case "bad size names the flag" expect_usage --pool-max estimate --pool-max 12Q 1
 test_case "unknown compressor names the flag and the choices" \
-	expect_usage -- "--compressor: 'foo' is not one of .*lz4" estimate --compressor foo 1
+	expect_usage "--compressor: 'foo' is not one of .*lz4" estimate --compressor foo 1
 test_case "bad process id is refused" expect_usage PID estimate 12ab
-test_case "estimate needs a PID or --pages" expect_usage -- --pages estimate
+test_case "estimate needs a PID or --pages" expect_usage --pages estimate
 test_case "estimate takes a PID or --pages, not both" expect_usage "not both" estimate 1 --pages "$tmp/mix.pages"
 t_env() {
 	TMEM_COMPRESSOR=foo "$TMEM" estimate 1 >"$out" 2>"$err"
@@ -198,9 +198,9 @@ t_env() {
 test_case "bad TMEM_<NAME> variable names it, exit 2" t_env
 test_case "bench needs a benchmark name" expect_usage store bench
 test_case "unknown benchmark is named" expect_usage nosuch bench nosuch
-test_case "bench store needs --corpus" expect_usage -- --corpus bench store
-test_case "--threads 0 is out of range" expect_usage -- --threads bench store --corpus "$tmp/mix.pages" --threads 0
-test_case "--repeat must be a number" expect_usage -- --repeat bench store --corpus "$tmp/mix.pages" --repeat x
+test_case "bench store needs --corpus" expect_usage --corpus bench store
+test_case "--threads 0 is out of range" expect_usage --threads bench store --corpus "$tmp/mix.pages" --threads 0
+test_case "--repeat must be a number" expect_usage --repeat bench store --corpus "$tmp/mix.pages" --repeat x
 test_case "stray argument to bench store is named" expect_usage extra bench store --corpus "$tmp/mix.pages" extra
 
 # ---------------------------------------------------------------------
