@@ -47,6 +47,8 @@ void shim_fork_child(int shared_files);
 
 /* process.c: forks without atfork handlers, descriptor calls. */
 void process_init(void);
+void process_mapped(void *addr, size_t len);
+bool shim_pool_mapping(uintptr_t start, uintptr_t end);
 
 /* region.c: the managed region, its fault handler and evictor. */
 int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
@@ -58,6 +60,7 @@ int rg_adopt(void *addr, size_t len);
 void rg_foreign(void *addr, size_t len);
 bool rg_has_foreign(const void *addr, size_t len);
 bool rg_has_managed(const void *addr, size_t len);
+bool rg_own_mapping(uintptr_t start, uintptr_t end);
 void rg_fork_advice(void *addr, size_t len, int advice);
 void rg_protect(void *addr, size_t len, int prot);
 int rg_move(void *dst, void *src, size_t len);

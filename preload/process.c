@@ -24,6 +24,11 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -241,6 +246,133 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 		rg_move_fd_away(newfd);
 	return (int)ret_errno(
 		raw_syscall(SYS_dup3, oldfd, newfd, flags, 0, 0, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* mlockall                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * mlockall() as the kernel does it would lock (and, without MCL_ONFAULT,
+ * populate) the whole 256 GiB region and the pool's reservations, and
+ * count them against RLIMIT_MEMLOCK.  So the shim locks every mapping
+ * but tmem's own, one mlock2() each, read from /proc/self/maps; managed
+ * memory stays under the budget (it is in RAM either way: tmem has no
+ * backing file yet).  MCL_FUTURE locks what the program maps outside the
+ * region from then on through mmap(); brk growth and thread stacks glibc
+ * maps itself are not seen.  docs/run.md says so.
+ */
+static _Atomic int mcl_future; /* 0, or 1 + MLOCK_ONFAULT */
+static char maps_buf[16384];
+static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+static bool tmem_mapping(uintptr_t s, uintptr_t e)
+{
+	return rg_own_mapping(s, e) || shim_pool_mapping(s, e);
+}
+
+static long lock_current(unsigned mlock_flags)
+{
+	size_t have = 0;
+	long err = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&maps_mu);
+	for (;;) {
+		ssize_t n = read(fd, maps_buf + have, sizeof(maps_buf) - have);
+		char *line = maps_buf, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		while ((nl = memchr(line, '\n',
+				    have - (size_t)(line - maps_buf)))) {
+			const char *p = line;
+			uintptr_t s = hex(&p), e;
+
+			p++;
+			e = hex(&p);
+			line = nl + 1;
+			/* [vsyscall] lies in the kernel's half: not a VMA */
+			if (e <= s || (intptr_t)s < 0 || tmem_mapping(s, e))
+				continue;
+			err = raw_syscall(SYS_mlock2, (long)s, (long)(e - s),
+					  mlock_flags, 0, 0, 0);
+			/* mlock2() fails where populating fails (PROT_NONE
+			 * guard pages, a file's end); mlockall() locks those
+			 * all the same and ignores it. */
+			if (err == -ENOMEM && !mlock_flags)
+				err = raw_syscall(SYS_mlock2, (long)s,
+						  (long)(e - s), MLOCK_ONFAULT,
+						  0, 0, 0);
+			if (err)
+				goto out;
+		}
+		have -= (size_t)(line - maps_buf);
+		memmove(maps_buf, line, have);
+	}
+out:
+	pthread_mutex_unlock(&maps_mu);
+	sys_close(fd);
+	return err;
+}
+
+SHIM_EXPORT int mlockall(int flags)
+{
+	const int known = MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT;
+	unsigned onfault = (flags & MCL_ONFAULT) ? MLOCK_ONFAULT : 0;
+
+	if (!shim_active())
+		return (int)ret_errno(
+			raw_syscall(SYS_mlockall, flags, 0, 0, 0, 0, 0));
+	if ((flags & ~known) || !(flags & (MCL_CURRENT | MCL_FUTURE))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (flags & MCL_CURRENT) {
+		long err = lock_current(onfault);
+
+		if (err)
+			return (int)ret_errno(err);
+	}
+	if (flags & MCL_FUTURE)
+		atomic_store(&mcl_future, 1 + (int)onfault);
+	return 0;
+}
+
+SHIM_EXPORT int munlockall(void)
+{
+	atomic_store(&mcl_future, 0);
+	return (int)ret_errno(raw_syscall(SYS_munlockall, 0, 0, 0, 0, 0, 0));
+}
+
+/* A mapping the program made outside the region: MCL_FUTURE locks it. */
+void process_mapped(void *addr, size_t len)
+{
+	int f = atomic_load_explicit(&mcl_future, memory_order_relaxed);
+
+	if (f)
+		raw_syscall(SYS_mlock2, (long)addr, (long)len, f - 1, 0, 0, 0);
 }
 
 /* ------------------------------------------------------------------ */

@@ -575,6 +575,26 @@ void rg_thread_started(void)
 	}
 }
 
+/* Whether [start, end) overlaps the region's reservation or its tables:
+ * tmem's own, which mlockall() must not populate. */
+bool rg_own_mapping(uintptr_t start, uintptr_t end)
+{
+	uintptr_t r[3][2] = {
+		{ (uintptr_t)rg.raw, (uintptr_t)rg.raw + rg.raw_len },
+		{ (uintptr_t)rg.state, (uintptr_t)rg.state + rg.table_len },
+		{ (uintptr_t)rg.evicted_at,
+		  (uintptr_t)rg.evicted_at +
+			  rg.table_len * sizeof(*rg.evicted_at) },
+	};
+
+	if (!rg.base)
+		return false;
+	for (int k = 0; k < 3; k++)
+		if (start < r[k][1] && end > r[k][0])
+			return true;
+	return false;
+}
+
 bool rg_owns_fd(int fd)
 {
 	return fd >= 0 && rg.base &&
@@ -671,7 +691,7 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 	    void **carve, size_t *carve_len)
 {
 	struct tmem_pool_params pp;
-	size_t len = (size_t)cfg->region, table;
+	size_t len = (size_t)cfg->region, table = 0;
 	enum uffd_how how;
 	char *raw;
 	int err;
@@ -695,10 +715,13 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 		err = -errno;
 		goto close_uffd;
 	}
+	rg.raw = raw;
+	rg.raw_len = len + RG_ALIGN;
 	rg.base = (char *)(((uintptr_t)raw + RG_ALIGN - 1) & ~(RG_ALIGN - 1));
 	rg.npages = len >> TM_PAGE_SHIFT;
 	rg.arena_pages = rg.npages / 2;
 	table = (rg.npages + TM_PAGE_SIZE - 1) & ~(TM_PAGE_SIZE - 1);
+	rg.table_len = table;
 	rg.state = sys_mmap(NULL, table, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (rg.state == MAP_FAILED) {

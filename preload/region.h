@@ -51,6 +51,8 @@ _Static_assert(RG_BATCH >= 64 && RG_BATCH <= 512, "batch size");
 
 struct region {
 	char *base; /* region start, RG_ALIGN aligned */
+	char *raw; /* the reservation it is in */
+	size_t raw_len, table_len; /* its length; the state table's */
 	size_t npages;
 	size_t arena_pages; /* [0, arena_pages): mimalloc; rest: mmap carve */
 	uint8_t *state;

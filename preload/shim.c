@@ -345,8 +345,12 @@ static void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		return fixed_in_region(addr, len, prot, flags, fd, off, lo, hi);
 	if (!use_mi() || !(flags & MAP_ANONYMOUS) ||
 	    (flags & MAP_TYPE) != MAP_PRIVATE || (flags & unmanaged) || !len ||
-	    len > (size_t)(carve_hi - carve_lo))
-		return sys_mmap(addr, len, prot, flags, fd, off);
+	    len > (size_t)(carve_hi - carve_lo)) {
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		if (p != MAP_FAILED && !rg_internal)
+			process_mapped(p, len);
+		return p;
+	}
 	n = PAGE_ROUND(len);
 	carve_lock();
 	p = carve_alloc(n);
@@ -546,6 +550,44 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The pool's reservations, so that mlockall() (process.c) can tell them
+ * from the program's mappings.  Past the table's size a reservation is
+ * not recorded, and mlockall() would lock it (populate it) like the
+ * program's: the cost is memory, never data.
+ */
+#define SHIM_POOL_MAPS 4096 /* 8 GiB of pool in 2 MiB reservations */
+static struct {
+	uintptr_t start, end;
+} pool_maps[SHIM_POOL_MAPS];
+static pthread_mutex_t pool_maps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void pool_map_note(void *p, size_t len, bool add)
+{
+	uintptr_t want = add ? 0 : (uintptr_t)p;
+
+	pthread_mutex_lock(&pool_maps_mu);
+	for (size_t k = 0; k < SHIM_POOL_MAPS; k++)
+		if (pool_maps[k].start == want) {
+			pool_maps[k].start = add ? (uintptr_t)p : 0;
+			pool_maps[k].end = add ? (uintptr_t)p + len : 0;
+			break;
+		}
+	pthread_mutex_unlock(&pool_maps_mu);
+}
+
+bool shim_pool_mapping(uintptr_t start, uintptr_t end)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&pool_maps_mu);
+	for (size_t k = 0; k < SHIM_POOL_MAPS && !found; k++)
+		found = pool_maps[k].start && start < pool_maps[k].end &&
+			end > pool_maps[k].start;
+	pthread_mutex_unlock(&pool_maps_mu);
+	return found;
+}
+
 static int os_map(size_t len, void **out)
 {
 	void *p = sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -553,12 +595,14 @@ static int os_map(size_t len, void **out)
 
 	if (p == MAP_FAILED)
 		return -errno;
+	pool_map_note(p, len, true);
 	*out = p;
 	return 0;
 }
 
 static int os_unmap(void *addr, size_t len)
 {
+	pool_map_note(addr, len, false);
 	return sys_munmap(addr, len) ? -errno : 0;
 }
 
@@ -573,12 +617,19 @@ static int os_populate(void *addr, size_t len)
 	return sys_madvise(addr, len, MADV_POPULATE_WRITE) ? -errno : 0;
 }
 
+/* Huge pages would make one zspage cost 2 MiB of RSS. */
+static int os_nohuge(void *addr, size_t len)
+{
+	return sys_madvise(addr, len, MADV_NOHUGEPAGE) ? -errno : 0;
+}
+
 /* The pool's own memory: glibc's heap and plain mappings, never managed. */
 static const struct tm_os_ops shim_os = {
 	.map = os_map,
 	.unmap = os_unmap,
 	.discard = os_discard,
 	.populate = os_populate,
+	.nohuge = os_nohuge,
 	.malloc = __libc_malloc,
 	.realloc = __libc_realloc,
 	.free = __libc_free,
