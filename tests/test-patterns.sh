@@ -43,7 +43,7 @@ show() {
 }
 
 json_field() {
-	sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1"
+	sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1" 2>/dev/null
 }
 
 now_ms() {
@@ -89,7 +89,8 @@ pattern() {
 		diff "$TMP/plain.out" "$TMP/tmem.out" | grep '^[<>]' | head -4
 		grep -v '^tmem: the compressed pool' "$TMP/tmem.err" | head -3
 	elif ! grep -q '"faults"' "$TMP/$name.json" 2>/dev/null; then
-		bad "$name: no stats from tmem run: the shim did not run"
+		bad "$name: no --stats-file from tmem run (did the shim run?)"
+		show "$TMP/tmem.err"
 	elif [ "$evict" = 1 ] && [ "${evicted:-0}" -eq 0 ]; then
 		bad "$name: nothing evicted under --ram $ram: the test proves nothing"
 	else
