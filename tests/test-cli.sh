@@ -160,8 +160,10 @@ t_cmd_help() {
 	[ $rc -eq 0 ] && grep -q store "$out" || return 1
 	run run --help
 	[ $rc -eq 0 ] && grep -q -- --ram "$out" && grep -q -- --fallback "$out" || return 1
+	grep -q "tmem stat PID" "$out" && grep -q "removes at exit" "$out" || return 1
 	run help stat
 	[ $rc -eq 0 ] && grep -q -- --json "$out" || return 1
+	grep -q "Exits 1 if PID has exited" "$out" || { say "stat --help: exit status not said"; return 1; }
 	run stat -h
 	[ $rc -eq 0 ] && grep -q PID "$out"
 }
@@ -202,6 +204,7 @@ test_case "bench store needs --corpus" expect_usage --corpus bench store
 test_case "--threads 0 is out of range" expect_usage --threads bench store --corpus "$tmp/mix.pages" --threads 0
 test_case "--repeat must be a number" expect_usage --repeat bench store --corpus "$tmp/mix.pages" --repeat x
 test_case "stray argument to bench store is named" expect_usage extra bench store --corpus "$tmp/mix.pages" extra
+test_case "stat: no such process: exit 1, says so" expect_fail "no such process 2147483647" stat 2147483647
 
 # ---------------------------------------------------------------------
 # Run-time failures: exit 1

@@ -19,9 +19,13 @@
  * and SIGQUIT are ignored while waiting (the terminal sends them to the
  * program too); SIGTERM, SIGHUP, SIGUSR1/2 are passed on to the program.
  *
- * --stats / --stats-file read the stats page the program's shim kept in
- * /dev/shm/tmem-<pid> (it is left there for us and removed here) plus the
- * kernel's own peak RSS of the program from wait4().
+ * Every managed process of the run keeps a stats page in one directory
+ * made for the run (run-dir.c, named to the shim in TMEM_RUN_DIR).
+ * While waiting, tmem run unlinks every few seconds the pages of
+ * processes that are gone (those that ended by _exit or a signal could
+ * not); at the end it reads the program's own page, which its shim left
+ * for us, for --stats / --stats-file, adds the kernel's peak RSS of the
+ * program from wait4(), and removes the directory with all in it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,22 +39,32 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd-run.h"
+#include "run-dir.h"
 #include "tmem.h"
 #include "uffd.h"
 
 #define RUN_MIN_RAM (16ull << 20) /* below this the shim's own use dominates */
+#define SWEEP_SECONDS 2 /* pages of gone processes live at most this long */
 #define PRELOAD_NAME "libtmem-preload.so"
 
 static pid_t child;
+static volatile sig_atomic_t sweep_due;
 
 static void forward(int sig)
 {
 	if (child > 0)
 		kill(child, sig);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	sweep_due = 1;
 }
 
 static int usage(FILE *f)
@@ -85,7 +99,10 @@ static int usage(FILE *f)
 		"  -h, --help          this text\n\n"
 		"Needs userfaultfd: root, access to /dev/userfaultfd, or\n"
 		"sysctl vm.unprivileged_userfaultfd=1.  Live counters of a "
-		"running program:\n'tmem stat PID'.\n");
+		"running process of\nthe program: 'tmem stat PID', from the "
+		"stats pages the run keeps in\n" TMEM_RUN_STATS_DIR
+		"/" TMEM_RUN_STATS_PREFIX "<pid>.XXXXXX/ and removes at "
+		"exit.\n");
 	return 0;
 }
 
@@ -200,7 +217,7 @@ static int check_uffd(int fallback)
 }
 
 static int set_env(const char *preload, uint64_t ram, uint64_t pool_max,
-		   const char *comp)
+		   const char *comp, const struct run_dir *rd)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char num[32], *lp;
@@ -225,46 +242,41 @@ static int set_env(const char *preload, uint64_t ram, uint64_t pool_max,
 		setenv("TMEM_RUN_COMPRESSOR", comp, 1);
 	else
 		unsetenv("TMEM_RUN_COMPRESSOR");
+	/* not an outer run's: its tmem run would not see our processes */
+	if (rd->fd >= 0)
+		setenv(TMEM_RUN_STATS_ENV, rd->path, 1);
+	else
+		unsetenv(TMEM_RUN_STATS_ENV);
 	return 0;
 }
 
-/* Read and remove the stats page of @pid; 0 if one was there. */
-static int take_stats(pid_t pid, struct tmem_run_stats *st)
-{
-	char path[64];
-	void *p;
-	int fd, err = -ENOENT;
-
-	snprintf(path, sizeof(path), "%s/%s%d", TMEM_RUN_STATS_DIR,
-		 TMEM_RUN_STATS_PREFIX, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return err;
-	p = mmap(NULL, sizeof(*st), PROT_READ, MAP_SHARED, fd, 0);
-	if (p != MAP_FAILED) {
-		memcpy(st, p, sizeof(*st));
-		munmap(p, sizeof(*st));
-		if (st->magic == TMEM_RUN_STATS_MAGIC &&
-		    st->version == TMEM_RUN_STATS_VERSION &&
-		    st->size == sizeof(*st))
-			err = 0;
-	}
-	close(fd);
-	unlink(path);
-	return err;
-}
-
-static void report(pid_t pid, const struct rusage *ru, int stats,
-		   const char *stats_file)
+/*
+ * Read the program's page and remove the run's directory, then print:
+ * a reader of our stderr that has gone (SIGPIPE) must not leave the
+ * directory behind.
+ */
+static void finish(struct run_dir *rd, int dir_err, pid_t pid,
+		   const struct rusage *ru, int stats, const char *stats_file)
 {
 	unsigned long long maxrss = (unsigned long long)ru->ru_maxrss * 1024;
 	struct tmem_run_stats st;
+	int have;
 	FILE *f;
 
-	if (take_stats(pid, &st)) {
-		if (stats || stats_file)
-			fprintf(stderr, "tmem run: no statistics: the program "
-					"ran unmanaged\n");
+	have = rd->fd >= 0 && !run_page_read(rd->fd, pid, geteuid(), &st);
+	run_dir_remove(rd);
+	if (!stats && !stats_file)
+		return;
+	if (dir_err) {
+		fprintf(stderr,
+			"tmem run: no statistics: cannot make a directory in "
+			"%s (%s)\n",
+			TMEM_RUN_STATS_DIR, strerror(-dir_err));
+		return;
+	}
+	if (!have) {
+		fprintf(stderr, "tmem run: no statistics: the program ran "
+				"unmanaged\n");
 		return;
 	}
 	if (stats)
@@ -279,6 +291,39 @@ static void report(pid_t pid, const struct rusage *ru, int stats,
 	}
 	run_stats_json(f, &st, maxrss);
 	fclose(f);
+}
+
+/*
+ * wait4() for the program, unlinking the pages of the run's processes
+ * that are gone every SWEEP_SECONDS meanwhile.
+ */
+static int wait_program(const struct run_dir *rd, int *status,
+			struct rusage *ru)
+{
+	struct itimerval every = { { SWEEP_SECONDS, 0 }, { SWEEP_SECONDS, 0 } };
+	struct sigaction sa;
+
+	if (rd->fd >= 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm; /* no SA_RESTART: wait4 returns */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &every, NULL);
+	}
+	while (wait4(child, status, 0, ru) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "tmem run: wait: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		if (sweep_due) {
+			sweep_due = 0;
+			run_dir_sweep(rd, child);
+		}
+	}
+	memset(&every, 0, sizeof(every));
+	setitimer(ITIMER_REAL, &every, NULL);
+	return 0;
 }
 
 enum {
@@ -305,7 +350,8 @@ int cmd_run(int argc, char **argv)
 	};
 	uint64_t ram = 0, pool_max = 0;
 	const char *comp = NULL, *stats_file = NULL;
-	int stats = 0, fallback = 0, managed, opt, status, rc;
+	int stats = 0, fallback = 0, managed, opt, status, rc, dir_err = 0;
+	struct run_dir rd = { .fd = -1 };
 	char preload[PATH_MAX];
 	struct sigaction sa;
 	struct rusage ru;
@@ -393,8 +439,11 @@ int cmd_run(int argc, char **argv)
 				" (set TMEM_PRELOAD to its path)\n");
 		return 1;
 	}
-	if (managed && set_env(preload, ram, pool_max, comp)) {
+	if (managed)
+		dir_err = run_dir_create(&rd);
+	if (managed && set_env(preload, ram, pool_max, comp, &rd)) {
 		fprintf(stderr, "tmem run: out of memory\n");
+		run_dir_remove(&rd);
 		return 1;
 	}
 	fflush(NULL);
@@ -409,6 +458,7 @@ int cmd_run(int argc, char **argv)
 	child = fork();
 	if (child < 0) {
 		fprintf(stderr, "tmem run: fork: %s\n", strerror(errno));
+		run_dir_remove(&rd);
 		return 1;
 	}
 	if (child == 0) {
@@ -428,14 +478,11 @@ int cmd_run(int argc, char **argv)
 	}
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	while (wait4(child, &status, 0, &ru) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "tmem run: wait: %s\n",
-				strerror(errno));
-			return 1;
-		}
+	if (wait_program(&rd, &status, &ru)) {
+		run_dir_remove(&rd);
+		return 1;
 	}
-	report(child, &ru, stats, stats_file);
+	finish(&rd, dir_err, child, &ru, stats, stats_file);
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		sigset_t set;

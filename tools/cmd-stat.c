@@ -1,25 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
  * cmd-stat.c - `tmem stat PID`: the live counters of a process running
- * under `tmem run`, read from the stats page its shim keeps in
- * /dev/shm/tmem-<pid>; and the printers `tmem run --stats` shares.
+ * under `tmem run`, read from the stats page its shim keeps in its run's
+ * directory, /dev/shm/tmem-<runpid>.XXXXXX/<pid> (run-dir.c finds it);
+ * and the printers `tmem run --stats` shares.
  *
  * The page is read without locking while the shim updates it, so each
  * number is exact on its own but the set is not one instant (the same
  * disclaimer as tmem_stats_get()).  Only a page with the right magic,
- * version and size is believed.
+ * version, size and pid, made by the process itself, is believed: a
+ * process that is gone, or a zombie, gets an error and no figures, not
+ * the last figures its page held.  The compressor's name comes from the
+ * page, which another process wrote: it is printed escaped.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "cli.h"
 #include "cmd-run.h"
+#include "run-dir.h"
 
 /*
  * Pages held / their compressed size (same-filled pages count as held
@@ -34,6 +37,33 @@ static double ratio(const struct tmem_run_stats *st)
 	return (double)st->peak_orig_bytes / (double)st->peak_compressed_bytes;
 }
 
+/* The page's compressor name, into @buf if set, else "default". */
+static const char *comp_name(const struct tmem_run_stats *st, char *buf,
+			     size_t len)
+{
+	size_t n = strnlen(st->compressor, sizeof(st->compressor));
+
+	if (!n)
+		return "default";
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, st->compressor, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* comp_name() with what is not printable ASCII as '?', for a terminal. */
+static const char *comp_text(const struct tmem_run_stats *st, char *buf,
+			     size_t len)
+{
+	const char *name = comp_name(st, buf, len);
+
+	for (char *c = buf; name == buf && *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	return name;
+}
+
 static double mib(uint64_t b)
 {
 	return (double)b / (1024.0 * 1024.0);
@@ -42,9 +72,10 @@ static double mib(uint64_t b)
 void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 		     unsigned long long maxrss)
 {
+	char comp[sizeof(st->compressor) + 1];
+
 	fprintf(f, "tmem: pid %" PRId64 ", budget %.1f MiB, compressor %s\n",
-		st->pid, mib(st->ram_bytes),
-		st->compressor[0] ? st->compressor : "default");
+		st->pid, mib(st->ram_bytes), comp_text(st, comp, sizeof(comp)));
 	if (maxrss)
 		fprintf(f, "tmem:   peak resident     %.1f MiB (kernel)\n",
 			mib(maxrss));
@@ -77,8 +108,10 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 void run_stats_json(FILE *f, const struct tmem_run_stats *st,
 		    unsigned long long maxrss)
 {
-	fprintf(f, "{\"pid\": %" PRId64 ", \"compressor\": \"%s\"", st->pid,
-		st->compressor[0] ? st->compressor : "default");
+	char comp[sizeof(st->compressor) + 1];
+
+	fprintf(f, "{\"pid\": %" PRId64 ", \"compressor\": ", st->pid);
+	cli_json_str(f, comp_name(st, comp, sizeof(comp)));
 #define FIELD_(name, unit, desc)                                               \
 	fprintf(f, ", \"%s\": %" PRIu64, #name, st->name);
 	TMEM_RUN_STATS_FIELDS(FIELD_)
@@ -94,7 +127,8 @@ static int usage(FILE *f)
 		return 2;
 	fprintf(f,
 		"\nShow the live counters of process PID, which runs under "
-		"'tmem run'\n(read from %s/%sPID).\n\n"
+		"'tmem run' (read\nfrom its stats page, %s/%s<run>/PID).  "
+		"Exits 1 if PID has exited, or\nis not managed by tmem run.\n\n"
 		"  --json      one JSON object instead of text\n"
 		"  -h, --help  this text\n",
 		TMEM_RUN_STATS_DIR, TMEM_RUN_STATS_PREFIX);
@@ -104,9 +138,8 @@ static int usage(FILE *f)
 int cmd_stat(int argc, char **argv)
 {
 	struct tmem_run_stats st;
-	const struct tmem_run_stats *live;
-	char path[64], *end;
-	int json = 0, fd;
+	char path[PATH_MAX], *end;
+	int json = 0;
 	long pid;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
@@ -117,36 +150,37 @@ int cmd_stat(int argc, char **argv)
 		return usage(stderr);
 	errno = 0;
 	pid = strtol(argv[argc - 1], &end, 10);
-	if (errno || *end || pid <= 0) {
+	if (errno || *end || pid <= 0 || pid > INT32_MAX) {
 		fprintf(stderr, "tmem stat: '%s' is not a process id\n",
 			argv[argc - 1]);
 		return 2;
 	}
-	snprintf(path, sizeof(path), "%s/%s%ld", TMEM_RUN_STATS_DIR,
-		 TMEM_RUN_STATS_PREFIX, pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
+	switch (run_page_find((pid_t)pid, &st, path, sizeof(path))) {
+	case RUN_PAGE_LIVE:
+		break;
+	case RUN_PAGE_GONE:
 		fprintf(stderr,
-			"tmem stat: process %ld is not running under tmem "
-			"run (%s: %s)\n",
-			pid, path, strerror(errno));
+			"tmem stat: no such process %ld: it has exited, "
+			"or never ran\n",
+			pid);
 		return 1;
-	}
-	live = mmap(NULL, sizeof(st), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (live == MAP_FAILED) {
-		fprintf(stderr, "tmem stat: cannot map %s: %s\n", path,
-			strerror(errno));
-		return 1;
-	}
-	memcpy(&st, live, sizeof(st));
-	munmap((void *)(uintptr_t)live, sizeof(st));
-	if (st.magic != TMEM_RUN_STATS_MAGIC ||
-	    st.version != TMEM_RUN_STATS_VERSION || st.size != sizeof(st)) {
+	case RUN_PAGE_ZOMBIE:
 		fprintf(stderr,
-			"tmem stat: %s is not a tmem stats page of "
-			"this version\n",
-			path);
+			"tmem stat: process %ld has exited (a zombie not yet "
+			"reaped)\n",
+			pid);
+		return 1;
+	case RUN_PAGE_STALE:
+		fprintf(stderr,
+			"tmem stat: process %ld is not running under tmem run "
+			"(%s was left by an earlier process with that pid)\n",
+			pid, path);
+		return 1;
+	default:
+		fprintf(stderr,
+			"tmem stat: process %ld is not running under tmem run "
+			"(no stats page %s/%s*/%ld)\n",
+			pid, TMEM_RUN_STATS_DIR, TMEM_RUN_STATS_PREFIX, pid);
 		return 1;
 	}
 	if (json)
