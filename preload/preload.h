@@ -48,6 +48,8 @@ void shim_fork_child(int shared_files);
 /* process.c: forks without atfork handlers, descriptor calls. */
 void process_init(void);
 void process_mapped(void *addr, size_t len);
+void process_limit_made_room(void);
+bool process_as_refuses(size_t n);
 bool shim_pool_mapping(uintptr_t start, uintptr_t end);
 
 /* region.c: the managed region, its fault handler and evictor. */
@@ -61,6 +63,8 @@ void rg_foreign(void *addr, size_t len);
 bool rg_has_foreign(const void *addr, size_t len);
 bool rg_has_managed(const void *addr, size_t len);
 bool rg_own_mapping(uintptr_t start, uintptr_t end);
+uint64_t rg_reserved_bytes(void);
+uint64_t rg_reserve_for(uint64_t region);
 void rg_fork_advice(void *addr, size_t len, int advice);
 void rg_protect(void *addr, size_t len, int prot);
 int rg_move(void *dst, void *src, size_t len);

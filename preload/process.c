@@ -27,8 +27,10 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -376,6 +378,151 @@ void process_mapped(void *addr, size_t len)
 }
 
 /* ------------------------------------------------------------------ */
+/* RLIMIT_AS                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The region (256 GiB reserved, NORESERVE) counts against RLIMIT_AS, as
+ * any mapping does: a program that sets an address-space limit would
+ * then fail to start threads or map files.  The limit it sets or reads
+ * is its own: the kernel is given it plus tmem's reservation, and
+ * getrlimit() gives back what the program set.  (Managed memory inside
+ * the region is not charged against the program's limit: docs/run.md.)
+ */
+static _Atomic int as_adjusted; /* the kernel's limit holds the region */
+
+static rlim_t add_reserve(rlim_t v)
+{
+	uint64_t r = rg_reserved_bytes();
+
+	return v == RLIM_INFINITY || v + r < v ? RLIM_INFINITY : v + r;
+}
+
+static rlim_t sub_reserve(rlim_t v)
+{
+	uint64_t r = rg_reserved_bytes();
+
+	return v == RLIM_INFINITY ? v : v > r ? v - r : 0;
+}
+
+static long prlimit_as(const struct rlimit *nw, struct rlimit *old)
+{
+	struct rlimit k, o;
+	long r;
+
+	if (nw) {
+		k.rlim_cur = add_reserve(nw->rlim_cur);
+		k.rlim_max = add_reserve(nw->rlim_max);
+	}
+	r = raw_syscall(SYS_prlimit64, 0, RLIMIT_AS, nw ? (long)&k : 0,
+			(long)&o, 0, 0);
+	if (r)
+		return r;
+	if (old) {
+		old->rlim_cur = atomic_load(&as_adjusted)
+					? sub_reserve(o.rlim_cur)
+					: o.rlim_cur;
+		old->rlim_max = atomic_load(&as_adjusted)
+					? sub_reserve(o.rlim_max)
+					: o.rlim_max;
+	}
+	if (nw)
+		atomic_store(&as_adjusted, 1);
+	return 0;
+}
+
+static bool own_as(pid_t pid, int resource)
+{
+	return resource == RLIMIT_AS && shim_active() &&
+	       (pid == 0 || pid == getpid());
+}
+
+static int do_prlimit(pid_t pid, int resource, const struct rlimit *nw,
+		      struct rlimit *old)
+{
+	if (own_as(pid, resource))
+		return (int)ret_errno(prlimit_as(nw, old));
+	return (int)ret_errno(raw_syscall(SYS_prlimit64, pid, resource,
+					  (long)nw, (long)old, 0, 0));
+}
+
+/*
+ * Exported under the plain and the 64 names with explicit symbols, as
+ * mmap is in shim.c: with _FILE_OFFSET_BITS=64 the header renames them,
+ * and programs built either way must land here (rlim_t is 64 bits).
+ */
+_Static_assert(sizeof(rlim_t) == 8, "setrlimit and setrlimit64 are one");
+#define RLIMIT_EXPORTS(X)                                                      \
+	X(setrlimit, int r, const struct rlimit *rl,                           \
+	  do_prlimit(0, r, rl, NULL))                                          \
+	X(getrlimit, int r, struct rlimit *rl, do_prlimit(0, r, NULL, rl))
+#define RLIMIT_DEFINE(name, a1, a2, call)                                      \
+	SHIM_EXPORT int shim_##name(a1, a2) __asm__(#name);                    \
+	SHIM_EXPORT int shim_##name##64(a1, a2) __asm__(#name "64");           \
+	int shim_##name(a1, a2)                                                \
+	{                                                                      \
+		return call;                                                   \
+	}                                                                      \
+	int shim_##name##64(a1, a2)                                            \
+	{                                                                      \
+		return call;                                                   \
+	}
+RLIMIT_EXPORTS(RLIMIT_DEFINE)
+
+SHIM_EXPORT int shim_prlimit(pid_t pid, int r, const struct rlimit *nw,
+			     struct rlimit *old) __asm__("prlimit");
+SHIM_EXPORT int shim_prlimit64(pid_t pid, int r, const struct rlimit *nw,
+			       struct rlimit *old) __asm__("prlimit64");
+
+int shim_prlimit(pid_t pid, int r, const struct rlimit *nw, struct rlimit *old)
+{
+	return do_prlimit(pid, r, nw, old);
+}
+
+int shim_prlimit64(pid_t pid, int r, const struct rlimit *nw,
+		   struct rlimit *old)
+{
+	return do_prlimit(pid, r, nw, old);
+}
+
+/*
+ * A large allocation the program's own RLIMIT_AS would refuse without
+ * tmem: what it asks for exceeds its limit less what it maps outside
+ * tmem's reservation.  Managed memory it already holds in the region is
+ * not counted (an approximation: docs/run.md).  Only allocations of
+ * 64 MiB and more are checked: one statm read each.
+ */
+bool process_as_refuses(size_t n)
+{
+	struct rlimit k;
+	char buf[64];
+	uint64_t vm, limit;
+	ssize_t got;
+	int fd;
+
+	if (n < (64u << 20) || !atomic_load(&as_adjusted) ||
+	    raw_syscall(SYS_prlimit64, 0, RLIMIT_AS, 0, (long)&k, 0, 0) ||
+	    k.rlim_cur == RLIM_INFINITY)
+		return false;
+	limit = sub_reserve(k.rlim_cur);
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = read(fd, buf, sizeof(buf) - 1);
+	sys_close(fd);
+	buf[got > 0 ? got : 0] = 0;
+	vm = (uint64_t)strtoull(buf, NULL, 10) * 4096;
+	vm = vm > rg_reserved_bytes() ? vm - rg_reserved_bytes() : 0;
+	return vm + n > limit;
+}
+
+/* After the region is reserved: a limit set before it was made room. */
+void process_limit_made_room(void)
+{
+	atomic_store(&as_adjusted, 1);
+}
+
+/* ------------------------------------------------------------------ */
 /* syscall(2)                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -418,6 +565,18 @@ SHIM_EXPORT long syscall(long n, ...)
 		return dup2((int)a[0], (int)a[1]);
 	case SYS_dup3:
 		return dup3((int)a[0], (int)a[1], (int)a[2]);
+	case SYS_setrlimit:
+	case SYS_getrlimit:
+		if (own_as(0, (int)a[0]))
+			return ret_errno(prlimit_as(
+				n == SYS_setrlimit ? (void *)a[1] : NULL,
+				n == SYS_getrlimit ? (void *)a[1] : NULL));
+		break;
+	case SYS_prlimit64:
+		if (own_as((pid_t)a[0], (int)a[1]))
+			return ret_errno(
+				prlimit_as((void *)a[2], (void *)a[3]));
+		break;
 	default:
 		break;
 	}

@@ -595,6 +595,22 @@ bool rg_own_mapping(uintptr_t start, uintptr_t end)
 	return false;
 }
 
+/* Address space a region of @region bytes reserves with its tables. */
+uint64_t rg_reserve_for(uint64_t region)
+{
+	uint64_t len = region & ~(uint64_t)(RG_ALIGN - 1);
+	uint64_t table = ((len >> TM_PAGE_SHIFT) + TM_PAGE_SIZE - 1) &
+			 ~(uint64_t)(TM_PAGE_SIZE - 1);
+
+	return len + RG_ALIGN + table * (1 + sizeof(uint32_t));
+}
+
+/* Address space tmem reserves now: the region and its two tables. */
+uint64_t rg_reserved_bytes(void)
+{
+	return rg.base ? rg_reserve_for(rg.npages << TM_PAGE_SHIFT) : 0;
+}
+
 bool rg_owns_fd(int fd)
 {
 	return fd >= 0 && rg.base &&

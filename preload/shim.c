@@ -35,7 +35,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -114,9 +116,20 @@ static inline bool in_arena(const void *p)
 	return (const char *)p >= arena_lo && (const char *)p < arena_hi;
 }
 
+/* The program's own address-space limit, for large requests (process.c). */
+static inline bool over_limit(size_t n)
+{
+	if (tm_likely(n < (64u << 20)) || !process_as_refuses(n))
+		return false;
+	errno = ENOMEM;
+	return true;
+}
+
 SHIM_EXPORT void *malloc(size_t n)
 {
 	if (use_mi()) {
+		if (over_limit(n))
+			return NULL;
 		void *p = mi.malloc(n);
 
 		if (tm_likely(p != NULL))
@@ -138,6 +151,8 @@ SHIM_EXPORT void free(void *p)
 SHIM_EXPORT void *calloc(size_t n, size_t m)
 {
 	if (use_mi()) {
+		if (over_limit(n * m > n ? n * m : m))
+			return NULL;
 		void *p = mi.calloc(n, m);
 
 		if (tm_likely(p != NULL))
@@ -166,6 +181,8 @@ SHIM_EXPORT void *realloc(void *p, size_t n)
 		free(p);
 		return NULL;
 	}
+	if (over_limit(n))
+		return NULL;
 	if (in_arena(p)) {
 		q = mi.realloc(p, n);
 		if (q)
@@ -199,6 +216,8 @@ SHIM_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 static void *aligned(size_t align, size_t n)
 {
 	if (use_mi()) {
+		if (over_limit(n))
+			return NULL;
 		void *p = mi.malloc_aligned(n, align);
 
 		if (p)
@@ -668,6 +687,55 @@ void shim_fork_child(int shared_files)
 	carve_unlock();
 }
 
+/*
+ * An address-space limit set before `tmem run` (ulimit -v) would refuse
+ * the region, or leave the program none of its own: raise it by what
+ * tmem reserves when the hard limit allows (or we may raise that), else
+ * reserve a smaller region that fits in half of what is left, else run
+ * unmanaged and say why.  Returns false for the last case.
+ */
+static bool make_room(struct rg_config *cfg)
+{
+	uint64_t need = rg_reserve_for(cfg->region);
+	struct rlimit rl, nw;
+	long vm = 0;
+	char buf[64];
+	int fd;
+
+	if (raw_syscall(SYS_prlimit64, 0, RLIMIT_AS, 0, (long)&rl, 0, 0) ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	nw.rlim_cur = rl.rlim_cur + need;
+	nw.rlim_max = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > nw.rlim_cur
+			      ? rl.rlim_max
+			      : nw.rlim_cur;
+	if (!raw_syscall(SYS_prlimit64, 0, RLIMIT_AS, (long)&nw, 0, 0, 0)) {
+		process_limit_made_room();
+		return true;
+	}
+	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = 0;
+		vm = strtol(buf, NULL, 10) * TM_PAGE_SIZE;
+		sys_close(fd);
+	}
+	if (rl.rlim_cur > (rlim_t)vm)
+		cfg->region =
+			((rl.rlim_cur - (rlim_t)vm) / 2) & ~((64ull << 20) - 1);
+	else
+		cfg->region = 0;
+	if (cfg->region >= 4 * cfg->ram && cfg->region >= (256ull << 20))
+		return true;
+	tm_log("tmem: the address-space limit (ulimit -v, RLIMIT_AS: %llu "
+	       "MiB) leaves no room for the managed region and cannot be "
+	       "raised; running unmanaged (remove the limit or raise its "
+	       "hard value)\n",
+	       (unsigned long long)(rl.rlim_cur >> 20));
+	return false;
+}
+
 static void on_child(void)
 {
 	shim_fork_child(0);
@@ -720,6 +788,8 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	cfg.pool_max = env_size("TMEM_RUN_POOL_MAX", cfg.ram / 4 * 3);
 	cfg.region = env_size("TMEM_RUN_REGION", SHIM_DEFAULT_REGION);
+	if (!make_room(&cfg))
+		goto out;
 	s = getenv("TMEM_RUN_COMPRESSOR");
 	if (s)
 		strncpy(cfg.compressor, s, sizeof(cfg.compressor) - 1);
