@@ -9,7 +9,7 @@ pkgs=(gcc libc6-dev meson ninja-build pkg-config
       liblz4-dev libzstd-dev liblzo2-dev libxxhash-dev libmimalloc-dev
       zstd perl python3 time)
 if [ "${1:-}" = "--test" ]; then
-	pkgs+=(valgrind clang-format)
+	pkgs+=(valgrind clang-format default-jdk-headless) # the JVM: tests/test-programs.sh
 fi
 
 missing=()
