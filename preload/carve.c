@@ -104,6 +104,48 @@ void carve_free(void *addr, size_t len)
 	next_count++;
 }
 
+/*
+ * Take [addr, addr+len) out of the free extents, wherever it lies: the
+ * program placed a mapping there with MAP_FIXED (into a range it had
+ * unmapped, re-reserving it), so it is the program's again and must not
+ * be handed out.  A split that finds the array full leaks the range.
+ */
+void carve_claim(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, b = a + len;
+
+	for (size_t k = 0; k < next_count; k++) {
+		uintptr_t s = ext[k].start, e = s + ext[k].len;
+
+		if (e <= a || s >= b)
+			continue;
+		if (s < a && e > b) { /* split in two */
+			if (next_count == CARVE_MAX_EXTENTS) {
+				ext[k].len = a - s;
+				return;
+			}
+			for (size_t j = next_count; j > k + 1; j--)
+				ext[j] = ext[j - 1];
+			next_count++;
+			ext[k].len = a - s;
+			ext[k + 1].start = b;
+			ext[k + 1].len = e - b;
+			return;
+		}
+		if (s < a) {
+			ext[k].len = a - s;
+		} else if (e > b) {
+			ext[k].start = b;
+			ext[k].len = e - b;
+		} else { /* wholly inside: drop the extent */
+			for (size_t j = k + 1; j < next_count; j++)
+				ext[j - 1] = ext[j];
+			next_count--;
+			k--;
+		}
+	}
+}
+
 /* Grow or shrink [addr, addr+old_len) in place; -ENOMEM if it cannot grow. */
 int carve_resize(void *addr, size_t old_len, size_t new_len)
 {

@@ -63,7 +63,8 @@ static size_t pick_victims(size_t *v, size_t *swept)
 	while (n < RG_BATCH && scanned++ < RG_SCAN_MAX) {
 		uint8_t s = rg.state[i];
 
-		if ((s & PS_MASK) == PS_RES && !(s & (PS_NOACC | PS_PIN))) {
+		if ((s & PS_MASK) == PS_RES && !(s & (PS_NOACC | PS_PIN)) &&
+		    !pins_busy(i)) {
 			if (s & PS_PROT) {
 				/* Over its share: back to the clock, with
 				 * one more turn to prove itself. */
@@ -350,7 +351,10 @@ void *rg_evictor_main(void *arg)
 		if (rg_read_rss() <= rg.high)
 			continue;
 		while (rg_read_rss() > rg.low) {
-			size_t got = evict_batch();
+			size_t got;
+
+			pins_scan();
+			got = evict_batch();
 
 			if (rg.refusals)
 				update_pool_stats();

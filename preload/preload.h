@@ -47,6 +47,11 @@ void shim_fork_child(int shared_files);
 
 /* process.c: forks without atfork handlers, descriptor calls. */
 void process_init(void);
+/* pins.c: O_DIRECT reads in flight keep their pages from the evictor. */
+struct iovec;
+uint64_t pins_io_begin(int fd, const struct iovec *iov, int n);
+void pins_io_end(uint64_t taken);
+long pins_uring_register(long fd, long op, long arg, long nr);
 void process_mapped(void *addr, size_t len);
 void process_limit_made_room(void);
 bool process_as_refuses(size_t n);
@@ -90,6 +95,7 @@ void stats_page_remove(void);
 void carve_init(void *base, size_t len);
 void *carve_alloc(size_t len);
 void carve_free(void *addr, size_t len);
+void carve_claim(void *addr, size_t len);
 int carve_resize(void *addr, size_t old_len, size_t new_len);
 void carve_lock(void);
 void carve_unlock(void);

@@ -37,6 +37,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -93,6 +94,11 @@ static long ret_errno(long r)
 static pid_t (*real_fork_)(void);
 static int (*real_clone)(int (*)(void *), void *, int, void *, ...);
 static int (*real_close)(int);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_readv)(int, const struct iovec *, int);
+static ssize_t (*real_preadv)(int, const struct iovec *, int, off_t);
+static ssize_t (*real_preadv2)(int, const struct iovec *, int, off_t, int);
 
 /* Resolved in the constructor, before the program runs. */
 void process_init(void)
@@ -101,6 +107,15 @@ void process_init(void)
 	real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(
 		RTLD_NEXT, "clone");
 	real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+	real_read = (ssize_t(*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+	real_pread = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT,
+								   "pread64");
+	real_readv = (ssize_t(*)(int, const struct iovec *, int))dlsym(
+		RTLD_NEXT, "readv");
+	real_preadv = (ssize_t(*)(int, const struct iovec *, int, off_t))dlsym(
+		RTLD_NEXT, "preadv64");
+	real_preadv2 = (ssize_t(*)(int, const struct iovec *, int, off_t,
+				   int))dlsym(RTLD_NEXT, "preadv64v2");
 }
 
 /* A raw fork-like system call with the fork handlers around it. */
@@ -523,6 +538,139 @@ void process_limit_made_room(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Reads that may be O_DIRECT                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Wrapped so that an O_DIRECT read into managed memory keeps its pages
+ * from the evictor for the length of the call (pins.c).  The next
+ * function is called for the read itself: cancellation points stay so.
+ */
+
+static ssize_t io_done(ssize_t r, uint64_t taken)
+{
+	int e = errno;
+
+	pins_io_end(taken);
+	errno = e;
+	return r;
+}
+
+static uint64_t io_begin(int fd, void *buf, size_t n)
+{
+	struct iovec v = { .iov_base = buf, .iov_len = n };
+
+	return shim_active() ? pins_io_begin(fd, &v, 1) : 0;
+}
+
+static uint64_t iov_begin(int fd, const struct iovec *iov, int n)
+{
+	return shim_active() && n > 0 ? pins_io_begin(fd, iov, n) : 0;
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	uint64_t t = io_begin(fd, buf, n);
+
+	if (!real_read)
+		return io_done(ret_errno(raw_syscall(SYS_read, fd, (long)buf,
+						     (long)n, 0, 0, 0)),
+			       t);
+	return io_done(real_read(fd, buf, n), t);
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	uint64_t t = iov_begin(fd, iov, n);
+
+	if (!real_readv)
+		return io_done(ret_errno(raw_syscall(SYS_readv, fd, (long)iov,
+						     n, 0, 0, 0)),
+			       t);
+	return io_done(real_readv(fd, iov, n), t);
+}
+
+static ssize_t do_pread(int fd, void *buf, size_t n, off_t off)
+{
+	uint64_t t = io_begin(fd, buf, n);
+
+	if (!real_pread)
+		return io_done(ret_errno(raw_syscall(SYS_pread64, fd, (long)buf,
+						     (long)n, off, 0, 0)),
+			       t);
+	return io_done(real_pread(fd, buf, n, off), t);
+}
+
+static ssize_t do_preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+	uint64_t t = iov_begin(fd, iov, n);
+
+	if (!real_preadv)
+		return io_done(ret_errno(raw_syscall(SYS_preadv, fd, (long)iov,
+						     n, off, 0, 0)),
+			       t);
+	return io_done(real_preadv(fd, iov, n, off), t);
+}
+
+static ssize_t do_preadv2(int fd, const struct iovec *iov, int n, off_t off,
+			  int flags)
+{
+	uint64_t t = iov_begin(fd, iov, n);
+
+	if (!real_preadv2)
+		return io_done(ret_errno(raw_syscall(SYS_preadv2, fd, (long)iov,
+						     n, off, 0, flags)),
+			       t);
+	return io_done(real_preadv2(fd, iov, n, off, flags), t);
+}
+
+/* Plain and 64 names, as for mmap in shim.c (off_t is 64 bits). */
+SHIM_EXPORT ssize_t shim_pread(int fd, void *buf, size_t n,
+			       off_t off) __asm__("pread");
+SHIM_EXPORT ssize_t shim_pread64(int fd, void *buf, size_t n,
+				 off_t off) __asm__("pread64");
+SHIM_EXPORT ssize_t shim_preadv(int fd, const struct iovec *iov, int n,
+				off_t off) __asm__("preadv");
+SHIM_EXPORT ssize_t shim_preadv64(int fd, const struct iovec *iov, int n,
+				  off_t off) __asm__("preadv64");
+SHIM_EXPORT ssize_t shim_preadv2(int fd, const struct iovec *iov, int n,
+				 off_t off, int flags) __asm__("preadv2");
+SHIM_EXPORT ssize_t shim_preadv64v2(int fd, const struct iovec *iov, int n,
+				    off_t off, int flags) __asm__("preadv64v2");
+
+ssize_t shim_pread(int fd, void *buf, size_t n, off_t off)
+{
+	return do_pread(fd, buf, n, off);
+}
+
+ssize_t shim_pread64(int fd, void *buf, size_t n, off_t off)
+{
+	return do_pread(fd, buf, n, off);
+}
+
+ssize_t shim_preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return do_preadv(fd, iov, n, off);
+}
+
+ssize_t shim_preadv64(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return do_preadv(fd, iov, n, off);
+}
+
+ssize_t shim_preadv2(int fd, const struct iovec *iov, int n, off_t off,
+		     int flags)
+{
+	return do_preadv2(fd, iov, n, off, flags);
+}
+
+ssize_t shim_preadv64v2(int fd, const struct iovec *iov, int n, off_t off,
+			int flags)
+{
+	return do_preadv2(fd, iov, n, off, flags);
+}
+
+/* ------------------------------------------------------------------ */
 /* syscall(2)                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -565,6 +713,8 @@ SHIM_EXPORT long syscall(long n, ...)
 		return dup2((int)a[0], (int)a[1]);
 	case SYS_dup3:
 		return dup3((int)a[0], (int)a[1], (int)a[2]);
+	case SYS_io_uring_register:
+		return ret_errno(pins_uring_register(a[0], a[1], a[2], a[3]));
 	case SYS_setrlimit:
 	case SYS_getrlimit:
 		if (own_as(0, (int)a[0]))

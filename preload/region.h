@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -160,6 +161,9 @@ void rg_thread_started(void);
 /* fault.c */
 void *rg_handler_main(void *arg);
 int rg_serve_once(int timeout_ms);
+/* pins.c */
+bool pins_busy(size_t i);
+void pins_scan(void);
 /* evict.c */
 void *rg_evictor_main(void *arg);
 

@@ -340,6 +340,8 @@ static void *fixed_in_region(void *addr, size_t len, int prot, int flags,
 	carve_lock();
 	rg_forget(lo, n);
 	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && in_carve(lo, n))
+		carve_claim(lo, n);
 	if (p != MAP_FAILED) {
 		if (managed && rg_adopt(lo, n))
 			managed = false;
