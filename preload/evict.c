@@ -332,6 +332,31 @@ static void update_pool_stats(void)
 		 (meta + TM_PAGE_SIZE - 1) & ~(TM_PAGE_SIZE - 1));
 }
 
+/*
+ * Said once, with the figures a user needs to pick a budget: what is
+ * resident, what of it tmem could evict, and the rest (program text and
+ * libraries, stacks, glibc's heap, tmem's pool and tables), which no
+ * budget below it can hold.
+ */
+static void budget_message(void)
+{
+	uint64_t rss = rg_read_rss() >> 20;
+	uint64_t managed =
+		(rg.st->region_resident_pages << TM_PAGE_SHIFT) >> 20;
+	uint64_t pool = (rg.st->pool_bytes + rg.st->pool_metadata_bytes) >> 20;
+
+	tm_log("tmem: cannot hold the budget (--ram %llu MiB; eviction aims "
+	       "at %llu MiB): %llu MiB resident, of which %llu MiB is managed "
+	       "memory tmem cannot evict now (hot, pinned or mlocked) and "
+	       "%llu MiB the pool; the rest (program text, libraries, stacks, "
+	       "unmanaged heap) is not evictable: a budget below about %llu "
+	       "MiB cannot hold\n",
+	       (unsigned long long)(rg.ram >> 20),
+	       (unsigned long long)(rg.low >> 20), (unsigned long long)rss,
+	       (unsigned long long)managed, (unsigned long long)pool,
+	       (unsigned long long)(rss > managed ? rss - managed : rss) + 4);
+}
+
 void *rg_evictor_main(void *arg)
 {
 	(void)arg;
@@ -365,9 +390,7 @@ void *rg_evictor_main(void *arg)
 			if (!got) {
 				if (!rg.warned_budget && !rg.warned_pool_full) {
 					rg.warned_budget = 1;
-					tm_log("tmem: cannot hold the budget: "
-					       "the rest of the resident "
-					       "memory is not evictable\n");
+					budget_message();
 				}
 				STAT_SET(budget_exceeded, 1);
 				atomic_store(&rg.stuck, 1);

@@ -86,34 +86,14 @@ static void apply_fork_advice(void)
 
 			if (s == PS_FOREIGN || !(s & (PS_WIPE | PS_NOFORK)))
 				continue;
-			if ((s & PS_MASK) == PS_POOL) {
-				tmem_flush_page(rg.pool, RG_POOL_OID,
-						(uint32_t)i);
-				pool++;
-			} else if ((s & PS_MASK) == PS_RES) {
-				res++;
-			}
-			if (s & PS_PROT)
-				rg.prot--;
-			rg.state[i] = s & PS_WIPE;
+			rg_drop_page(i, PS_WIPE, &res, &pool);
 			if (!(s & PS_NOFORK))
 				continue;
 			/* the run of the hole, at most to the area's end */
 			while (i + n < rg.hi[a] &&
 			       (rg.state[i + n] & PS_NOFORK) &&
 			       rg.state[i + n] != PS_FOREIGN) {
-				uint8_t t = rg.state[i + n];
-
-				if ((t & PS_MASK) == PS_POOL) {
-					tmem_flush_page(rg.pool, RG_POOL_OID,
-							(uint32_t)(i + n));
-					pool++;
-				} else if ((t & PS_MASK) == PS_RES) {
-					res++;
-				}
-				if (t & PS_PROT)
-					rg.prot--;
-				rg.state[i + n] = 0;
+				rg_drop_page(i + n, 0, &res, &pool);
 				n++;
 			}
 			rg.state[i] = 0;

@@ -178,22 +178,6 @@ static void join(char *buf, const char *dir, const char *name)
 	buf[k] = 0;
 }
 
-static uintptr_t parse_hex(const char **p)
-{
-	uintptr_t v = 0;
-
-	for (;; (*p)++) {
-		char c = **p;
-
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uintptr_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uintptr_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
 /* The "UserBufs" lines of one io_uring descriptor's fdinfo. */
 static void scan_ring(const char *name)
 {
@@ -223,7 +207,7 @@ static void scan_ring(const char *name)
 		if (!x || (eol && x > eol))
 			break;
 		x += 2;
-		addr = parse_hex(&x);
+		addr = process_hex(&x);
 		if (*x != '/')
 			break;
 		x++;

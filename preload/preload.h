@@ -47,6 +47,8 @@ void shim_fork_child(int shared_files);
 
 /* process.c: forks without atfork handlers, descriptor calls. */
 void process_init(void);
+/* Lower-case hex digits at *p, advancing it (/proc files). */
+uintptr_t process_hex(const char **p);
 /* pins.c: O_DIRECT reads in flight keep their pages from the evictor. */
 struct iovec;
 uint64_t pins_io_begin(int fd, const struct iovec *iov, int n);

@@ -283,7 +283,7 @@ static _Atomic int mcl_future; /* 0, or 1 + MLOCK_ONFAULT */
 static char maps_buf[16384];
 static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static uintptr_t hex(const char **p)
+uintptr_t process_hex(const char **p)
 {
 	uintptr_t v = 0;
 
@@ -325,10 +325,10 @@ static long lock_current(unsigned mlock_flags)
 		while ((nl = memchr(line, '\n',
 				    have - (size_t)(line - maps_buf)))) {
 			const char *p = line;
-			uintptr_t s = hex(&p), e;
+			uintptr_t s = process_hex(&p), e;
 
 			p++;
-			e = hex(&p);
+			e = process_hex(&p);
 			line = nl + 1;
 			/* [vsyscall] lies in the kernel's half: not a VMA */
 			if (e <= s || (intptr_t)s < 0 || tmem_mapping(s, e))

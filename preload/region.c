@@ -182,6 +182,26 @@ static void release_tables(size_t first, size_t end)
 }
 
 /*
+ * Forget page @i's data: its pool copy flushed (counted in @pool), a
+ * resident page counted in @res (the caller drops it), its state reset
+ * to its @keep flags.  Called with rg.lock held.
+ */
+void rg_drop_page(size_t i, uint8_t keep, uint64_t *res, uint64_t *pool)
+{
+	uint8_t s = rg.state[i];
+
+	if ((s & PS_MASK) == PS_POOL) {
+		tmem_flush_page(rg.pool, RG_POOL_OID, (uint32_t)i);
+		(*pool)++;
+	} else if ((s & PS_MASK) == PS_RES) {
+		(*res)++;
+	}
+	if (s & PS_PROT)
+		rg.prot--;
+	rg.state[i] = s & keep;
+}
+
+/*
  * Drop the pages of [first, end): pool copies flushed, present pages
  * dropped, states reset to their @keep flags.  Chunked, so the fault
  * handler is never held long.  Called with rg.batch held.
@@ -195,22 +215,9 @@ static void drop_range(size_t first, size_t end, uint8_t keep)
 		uint64_t res = 0, pool = 0;
 
 		pthread_mutex_lock(&rg.lock);
-		for (size_t i = first; i < stop; i++) {
-			uint8_t s = rg.state[i];
-
-			if (!s)
-				continue;
-			if ((s & PS_MASK) == PS_POOL) {
-				tmem_flush_page(rg.pool, RG_POOL_OID,
-						(uint32_t)i);
-				pool++;
-			} else if ((s & PS_MASK) == PS_RES) {
-				res++;
-			}
-			if (s & PS_PROT)
-				rg.prot--;
-			rg.state[i] = s & keep;
-		}
+		for (size_t i = first; i < stop; i++)
+			if (rg.state[i])
+				rg_drop_page(i, keep, &res, &pool);
 		/* Only a page marked RES can be present (ZERO pages have no
 		 * PTE, or are not tmem's). */
 		if (res)
@@ -287,8 +294,18 @@ void rg_foreign(void *addr, size_t len)
 	pthread_mutex_unlock(&rg.lock);
 }
 
-/* Whether any page of [addr, addr+len) belongs to a foreign mapping. */
-bool rg_has_foreign(const void *addr, size_t len)
+static bool is_foreign(uint8_t s)
+{
+	return s == PS_FOREIGN;
+}
+
+static bool is_managed(uint8_t s)
+{
+	return (s & PS_MASK) != PS_ZERO;
+}
+
+/* Whether any page state of [addr, addr+len) satisfies @pred. */
+static bool any_page(const void *addr, size_t len, bool (*pred)(uint8_t))
 {
 	size_t first = page_index(addr);
 	size_t end = page_index((const char *)addr + len + TM_PAGE_SIZE - 1);
@@ -301,30 +318,22 @@ bool rg_has_foreign(const void *addr, size_t len)
 		if (!clip_touched(a, &f, &e))
 			continue;
 		for (size_t i = f; i < e && !found; i++)
-			found = rg.state[i] == PS_FOREIGN;
+			found = pred(rg.state[i]);
 	}
 	pthread_mutex_unlock(&rg.lock);
 	return found;
 }
 
+/* Whether any page of [addr, addr+len) belongs to a foreign mapping. */
+bool rg_has_foreign(const void *addr, size_t len)
+{
+	return any_page(addr, len, is_foreign);
+}
+
 /* Whether any page of [addr, addr+len) holds managed data (RES, POOL). */
 bool rg_has_managed(const void *addr, size_t len)
 {
-	size_t first = page_index(addr);
-	size_t end = page_index((const char *)addr + len + TM_PAGE_SIZE - 1);
-	bool found = false;
-
-	pthread_mutex_lock(&rg.lock);
-	for (int a = 0; a < 2 && !found; a++) {
-		size_t f = first, e = end;
-
-		if (!clip_touched(a, &f, &e))
-			continue;
-		for (size_t i = f; i < e && !found; i++)
-			found = (rg.state[i] & PS_MASK) != PS_ZERO;
-	}
-	pthread_mutex_unlock(&rg.lock);
-	return found;
+	return any_page(addr, len, is_managed);
 }
 
 /* MADV_WIPEONFORK / KEEPONFORK / DONTFORK / DOFORK, for fork.c to apply

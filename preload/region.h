@@ -157,6 +157,7 @@ int rg_start_handlers(void);
 void rg_init_sync(void);
 int rg_self_pidfd(void);
 int rg_high_fd(int fd);
+void rg_drop_page(size_t i, uint8_t keep, uint64_t *res, uint64_t *pool);
 void rg_thread_started(void);
 /* fault.c */
 void *rg_handler_main(void *arg);
