@@ -20,6 +20,9 @@ TMEM=${1:?usage: test-cli.sh PATH-TO-tmem}
 tmp=$(mktemp -d)
 child=
 cleanup() {
+	# bash 5.2 has been seen running this in a $(...) subshell, as a
+	# background job of ours ended: only the script itself cleans up
+	[ "$BASHPID" = "$$" ] || return 0
 	[ -n "$child" ] && kill "$child" 2>/dev/null
 	rm -rf "$tmp"
 }

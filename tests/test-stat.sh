@@ -26,10 +26,16 @@ tmp=$(mktemp -d)
 bg=
 made=()
 cleanup() {
+	# bash 5.2 has been seen running this in a $(...) subshell, as a
+	# background job of ours ended: only the script itself cleans up
+	[ "$BASHPID" = "$$" ] || return 0
 	[ -n "$bg" ] && kill $bg 2>/dev/null
 	rm -rf "$tmp" "${made[@]}"
 }
 trap cleanup EXIT
+# Pages older than this are other runs' (other tests, other users).
+stamp=$tmp/stamp
+: >"$stamp"
 
 passed=0 failed=0 skipped=0
 out=$tmp/out err=$tmp/err rc=0
@@ -63,9 +69,13 @@ if [ $? -eq 1 ] && grep -q userfaultfd "$err"; then
 	exit 77
 fi
 
-# The page files of process $1 wherever a tmem of any version keeps them.
+# The page files of process $1 wherever a tmem of any version keeps them,
+# written since this script started.
 pages_of() {
-	ls -d "$SHM/tmem-$1" "$SHM"/tmem-*/"$1" 2>/dev/null
+	local f
+	for f in "$SHM/tmem-$1" "$SHM"/tmem-*/"$1"; do
+		[ -f "$f" ] && [ "$f" -nt "$stamp" ] && echo "$f"
+	done
 }
 
 # Wait up to 5 s for the file $1 to hold something.
@@ -226,6 +236,7 @@ t_stat_forged() {
 	[ -s "$tmp/real.page" ] || t_copy_page || return 1
 	sleep 30 &
 	s=$!
+	[ ! -e "$SHM/tmem-$s" ] || { kill $s; say "$SHM/tmem-$s exists already"; return 77; }
 	forge_page "$tmp/real.page" "$s" "$(start_time $s)" >"$tmp/forged"
 	chmod 644 "$tmp/forged"
 	chmod 755 "$tmp"
@@ -234,7 +245,8 @@ t_stat_forged() {
 		sh -c "umask 077; cp $tmp/forged $SHM/tmem-$s &&
 			d=\$(mktemp -d -p $SHM tmem-forged.XXXXXX) &&
 			cp $tmp/forged \$d/$s && echo \$d")
-	made+=("$SHM/tmem-$s" "$d")
+	[ -e "$SHM/tmem-$s" ] && made+=("$SHM/tmem-$s")
+	[ -n "$d" ] && made+=("$d")
 	[ -n "$d" ] && [ -e "$d/$s" ] || { kill $s; say "could not forge"; return 77; }
 	"$TMEM" stat "$s" >"$out" 2>"$err"
 	rc=$?
