@@ -163,6 +163,7 @@ t_cmd_help() {
 	[ $rc -eq 0 ] && grep -q store "$out" || return 1
 	run run --help
 	[ $rc -eq 0 ] && grep -q -- --ram "$out" && grep -q -- --fallback "$out" || return 1
+	grep -q -- "--pool-max SIZE .* 1M to --ram" "$out" || { say "run --help: no --pool-max bounds"; return 1; }
 	grep -q "tmem stat PID" "$out" && grep -q "removes at exit" "$out" || return 1
 	run help stat
 	[ $rc -eq 0 ] && grep -q -- --json "$out" || return 1
@@ -207,6 +208,30 @@ test_case "bench store needs --corpus" expect_usage --corpus bench store
 test_case "--threads 0 is out of range" expect_usage --threads bench store --corpus "$tmp/mix.pages" --threads 0
 test_case "--repeat must be a number" expect_usage --repeat bench store --corpus "$tmp/mix.pages" --repeat x
 test_case "stray argument to bench store is named" expect_usage extra bench store --corpus "$tmp/mix.pages" extra
+
+# tmem run and tmem stat check their command line before anything else, so
+# these need no userfaultfd.
+test_case "run --ram 0 is below the minimum, not missing" \
+	expect_usage "--ram 0 is too small: the minimum is 16M" run --ram 0 -- true
+test_case "run without --ram says it is required" expect_usage "--ram SIZE is required" run -- true
+test_case "run --pool-max 1K is below the minimum 1M" \
+	expect_usage "--pool-max 1K is too small: the minimum is 1M" run --ram 32M --pool-max 1K -- true
+test_case "run --pool-max 0 is refused, not the default" \
+	expect_usage "--pool-max 0 is too small: the minimum is 1M" run --ram 32M --pool-max 0 -- true
+test_case "run --pool-max above --ram is refused" expect_usage --pool-max run --ram 32M --pool-max 64M -- true
+test_case "run: a plain flag given a value is named" \
+	expect_usage "'--stats=1' takes no value" run --ram 32M --stats=1 -- true
+test_case "run: an unknown short flag is named, not said to need a value" \
+	expect_usage "unknown option '-x'" run --ram 32M -x -- true
+test_case "run: an unknown long flag is named" expect_usage --nope run --ram 32M --nope -- true
+test_case "run: a flag without its value is named" expect_usage "'--stats-file' needs a value" run --ram 32M --stats-file
+test_case "run: a bad compressor names the flag" expect_usage --compressor run --ram 32M --compressor xz -- true
+test_case "run needs a program" expect_usage "no program" run --ram 32M
+test_case "stat: an unknown flag is named" expect_usage --bogus stat --bogus 1
+test_case "stat: a plain flag given a value is named" expect_usage "'--json=1' takes no value" stat --json=1 1
+test_case "stat needs a PID" expect_usage "PID is missing" stat --json
+test_case "stat takes one PID" expect_usage "'2' is extra" stat 1 2
+test_case "stat: a bad PID is refused" expect_usage "not a process id" stat 12ab
 test_case "stat: no such process: exit 1, says so" expect_fail "no such process 2147483647" stat 2147483647
 
 # ---------------------------------------------------------------------

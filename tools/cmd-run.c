@@ -5,7 +5,8 @@
  *
  * What it guarantees before the program starts, so failures are ours
  * and clear rather than the program's: flags and sizes are valid (exit 2
- * naming the flag), the budget is workable (>= 16 MiB), userfaultfd is
+ * naming the flag), the budget is workable (>= 16 MiB) and so is the
+ * pool limit (>= 1 MiB, <= the budget), userfaultfd is
  * usable in the mode tmem needs (faults inside system calls served), the
  * shim exists, and the program can be found and executed (127 and 126,
  * as shells do).  Without userfaultfd it refuses (exit 1) and says how to
@@ -33,6 +34,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,11 @@
 #include "uffd.h"
 
 #define RUN_MIN_RAM (16ull << 20) /* below this the shim's own use dominates */
+/*
+ * An eviction batch is 256 pages, 1 MiB: a smaller pool refuses most of
+ * the first batch, and the budget is then not held at all.
+ */
+#define RUN_MIN_POOL (1ull << 20)
 #define SWEEP_SECONDS 2 /* pages of gone processes live at most this long */
 #define PRELOAD_NAME "libtmem-preload.so"
 
@@ -86,9 +93,10 @@ static int usage(FILE *f)
 		"tmem's metadata\n"
 		"                      (at least 16M; may be passed by ~4 MiB, "
 		"see docs/run.md)\n"
-		"  --pool-max SIZE     limit on the compressed pool (default "
-		"3/4 of --ram);\n"
-		"                      pages it cannot take stay resident\n"
+		"  --pool-max SIZE     limit on the compressed pool, 1M to "
+		"--ram (default\n"
+		"                      3/4 of --ram); pages it cannot take "
+		"stay resident\n"
 		"  --compressor NAME   lz4 (default), zstd or lzo\n"
 		"  --stats             print a summary to stderr at exit\n"
 		"  --stats-file FILE   write that summary as JSON to FILE\n"
@@ -102,21 +110,41 @@ static int usage(FILE *f)
 		"running process of\nthe program: 'tmem stat PID', from the "
 		"stats pages the run keeps in\n" TMEM_RUN_STATS_DIR
 		"/" TMEM_RUN_STATS_PREFIX "<pid>.XXXXXX/ and removes at "
-		"exit.\n");
+		"exit.\n\n"
+		"Exit status: the program's (a signal that killed it is "
+		"raised again); 2 for\na bad command line, 1 if tmem cannot "
+		"run it managed, 127/126 if PROGRAM\nis not found or not "
+		"executable.\n");
 	return 0;
 }
 
-static int parse_size_flag(const char *flag, const char *s, uint64_t *out)
+/* A bad command line: one line naming the flag, the hint, exit 2. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
+							     ...)
+{
+	va_list ap;
+
+	fputs("tmem run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'tmem run --help'.\n", stderr);
+	return 2;
+}
+
+static int parse_size_flag(const char *flag, const char *s, uint64_t min,
+			   const char *min_name, uint64_t *out)
 {
 	int err = tmem_parse_size(s, out);
 
-	if (err) {
-		fprintf(stderr, "tmem run: %s: '%s' is not a size (%s)\n", flag,
-			s,
-			err == -ERANGE ? "too large"
-				       : "use bytes or K/M/G, e.g. 512M");
-		return 2;
-	}
+	if (err)
+		return usage_error("%s: '%s' is not a size (%s)", flag, s,
+				   err == -ERANGE
+					   ? "too large"
+					   : "use bytes or K/M/G, e.g. 512M");
+	if (*out < min)
+		return usage_error("%s %s is too small: the minimum is %s",
+				   flag, s, min_name);
 	return 0;
 }
 
@@ -351,6 +379,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t ram = 0, pool_max = 0;
 	const char *comp = NULL, *stats_file = NULL;
 	int stats = 0, fallback = 0, managed, opt, status, rc, dir_err = 0;
+	int ram_given = 0, pool_given = 0;
 	struct run_dir rd = { .fd = -1 };
 	char preload[PATH_MAX];
 	struct sigaction sa;
@@ -358,25 +387,26 @@ int cmd_run(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_RAM:
-			if (parse_size_flag("--ram", optarg, &ram))
+			if (parse_size_flag("--ram", optarg, RUN_MIN_RAM, "16M",
+					    &ram))
 				return 2;
+			ram_given = 1;
 			break;
 		case OPT_POOL_MAX:
-			if (parse_size_flag("--pool-max", optarg, &pool_max))
+			if (parse_size_flag("--pool-max", optarg, RUN_MIN_POOL,
+					    "1M", &pool_max))
 				return 2;
+			pool_given = 1;
 			break;
 		case OPT_COMP:
 			if (strcmp(optarg, "lz4") && strcmp(optarg, "zstd") &&
-			    strcmp(optarg, "lzo")) {
-				fprintf(stderr,
-					"tmem run: --compressor: '%s' is not "
-					"one of lz4, zstd, lzo\n",
-					optarg);
-				return 2;
-			}
+			    strcmp(optarg, "lzo"))
+				return usage_error("--compressor: '%s' is not "
+						   "one of lz4, zstd, lzo",
+						   optarg);
 			comp = optarg;
 			break;
 		case OPT_STATS:
@@ -391,39 +421,25 @@ int cmd_run(int argc, char **argv)
 		case 'h':
 		case OPT_HELP:
 			return usage(stdout);
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
 		default:
-			if (optopt)
-				fprintf(stderr,
-					"tmem run: option %s needs a value\n",
-					argv[optind - 1]);
-			else
-				fprintf(stderr,
-					"tmem run: unknown option '%s'\n",
-					argv[optind - 1]);
-			return usage(stderr);
+			/* getopt sets optopt to a known flag given a value */
+			if (optopt >= OPT_RAM && optopt <= OPT_HELP)
+				return usage_error("option '%s' takes no value",
+						   argv[optind - 1]);
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
 		}
 	}
-	if (!ram) {
-		fprintf(stderr, "tmem run: --ram SIZE is required\n");
-		return usage(stderr);
-	}
-	if (ram < RUN_MIN_RAM) {
-		fprintf(stderr,
-			"tmem run: --ram %" PRIu64 " is too small: the "
-			"minimum is 16M\n",
-			ram);
-		return 2;
-	}
-	if (pool_max > ram) {
-		fprintf(stderr,
-			"tmem run: --pool-max must not exceed --ram (the pool "
-			"is part of the budget)\n");
-		return 2;
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "tmem run: no program given\n");
-		return usage(stderr);
-	}
+	if (!ram_given)
+		return usage_error("--ram SIZE is required");
+	if (pool_given && pool_max > ram)
+		return usage_error("--pool-max must not exceed --ram (the pool "
+				   "is part of the budget)");
+	if (optind >= argc)
+		return usage_error("no program given");
 	rc = check_program(argv[optind]);
 	if (rc) {
 		fprintf(stderr, "tmem run: %s: %s\n", argv[optind],

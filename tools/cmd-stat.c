@@ -14,7 +14,9 @@
  * page, which another process wrote: it is printed escaped.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,26 +137,60 @@ static int usage(FILE *f)
 	return 0;
 }
 
+/* A bad command line: one line naming what is wrong, the hint, exit 2. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
+							     ...)
+{
+	va_list ap;
+
+	fputs("tmem stat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'tmem stat --help'.\n", stderr);
+	return 2;
+}
+
 int cmd_stat(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct tmem_run_stats st;
 	char path[PATH_MAX], *end;
-	int json = 0;
+	int json = 0, opt;
 	long pid;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return usage(stdout);
-	if (argc == 3 && !strcmp(argv[1], "--json"))
-		json = 1;
-	else if (argc != 2)
-		return usage(stderr);
-	errno = 0;
-	pid = strtol(argv[argc - 1], &end, 10);
-	if (errno || *end || pid <= 0 || pid > INT32_MAX) {
-		fprintf(stderr, "tmem stat: '%s' is not a process id\n",
-			argv[argc - 1]);
-		return 2;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			/* getopt sets optopt to a known flag given a value */
+			if (optopt == 'j' || optopt == 'h')
+				return usage_error("option '%s' takes no value",
+						   argv[optind - 1]);
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
 	}
+	if (optind >= argc)
+		return usage_error("PID is missing");
+	if (optind + 1 < argc)
+		return usage_error("one PID only: '%s' is extra",
+				   argv[optind + 1]);
+	errno = 0;
+	pid = strtol(argv[optind], &end, 10);
+	if (errno || *end || pid <= 0 || pid > INT32_MAX)
+		return usage_error("'%s' is not a process id (PID)",
+				   argv[optind]);
 	switch (run_page_find((pid_t)pid, &st, path, sizeof(path))) {
 	case RUN_PAGE_LIVE:
 		break;
