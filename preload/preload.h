@@ -85,7 +85,8 @@ int rg_own_fds(int *fds); /* ascending; returns the count */
 void rg_move_fd_away(int fd);
 void rg_exit(void);
 
-/* stats-page.c: /dev/shm/tmem-<pid>, or @local when it cannot be had. */
+/* stats-page.c: <run dir>/<pid> (docs/run.md), or @local when it cannot
+ * be had. */
 struct tmem_run_stats *stats_page_open(struct tmem_run_stats *local,
 				       const char *compressor, uint64_t ram,
 				       uint64_t pool_max);
