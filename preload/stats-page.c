@@ -104,7 +104,7 @@ static uint64_t start_time(void)
 	if (fd < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	sys_close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -161,7 +161,7 @@ static struct tmem_run_stats *map_page(void)
 unlink_page:
 	unlinkat(dfd, name, 0);
 close_page:
-	close(fd);
+	sys_close(fd);
 close_dir:
 	close(dfd);
 	return p;
