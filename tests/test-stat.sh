@@ -361,6 +361,37 @@ t_json_escape() {
 }
 test_case "tmem stat --json escapes the compressor name (quote, backslash, control, 16 bytes)" t_json_escape
 
+# ---------------------------------------------------------------------
+# Directories left by killed runs are reclaimed
+# ---------------------------------------------------------------------
+
+# A pid that is surely gone: a child that has been reaped.
+dead_pid() {
+	sh -c 'exit 0' &
+	local p=$!
+	wait $p
+	echo $p
+}
+
+t_reclaim() {
+	local dead old fresh live
+	dead=$(dead_pid)
+	old=$SHM/tmem-$dead.rcl0ld
+	fresh=$SHM/tmem-$dead.rclnew
+	live=$SHM/tmem-$$.rclliv
+	made+=("$old" "$fresh" "$live")
+	mkdir -m 0700 "$old" "$fresh" "$live" || return 1
+	: >"$old/$dead"
+	: >"$fresh/$dead"
+	: >"$live/$dead"
+	touch -d '-5 minutes' "$old" "$live"
+	"$TMEM" run --ram 32M -- true >"$out" 2>"$err" || return 1
+	[ ! -e "$old" ] || { say "an idle dead run's directory is still there"; return 1; }
+	[ -e "$fresh" ] || { say "a directory touched just now was removed"; return 1; }
+	[ -e "$live" ] || { say "the directory of a live run was removed"; return 1; }
+}
+test_case "tmem run removes directories of killed runs, not fresh or live ones" t_reclaim
+
 if [ $skipped -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -455,8 +455,10 @@ int cmd_run(int argc, char **argv)
 				" (set TMEM_PRELOAD to its path)\n");
 		return 1;
 	}
-	if (managed)
+	if (managed) {
+		run_dir_reclaim();
 		dir_err = run_dir_create(&rd);
+	}
 	if (managed && set_env(preload, ram, pool_max, comp, &rd)) {
 		fprintf(stderr, "tmem run: out of memory\n");
 		run_dir_remove(&rd);

@@ -11,8 +11,10 @@
  * directory, so it unlinks the pages of processes that are gone while it
  * waits (run_dir_sweep, every few seconds) and removes the directory,
  * whatever is left in it, when the program ends.  A run that is killed
- * with SIGKILL leaves its directory behind; pages of processes that
- * outlive `tmem run` go with the directory.
+ * with SIGKILL leaves its directory behind, which the next `tmem run` of
+ * the same user removes once it has been idle a minute and its run and
+ * processes are gone (run_dir_reclaim); pages of processes that outlive
+ * `tmem run` go with the directory.
  *
  * `tmem stat PID` does not know the run, so it looks in every tmem-*
  * directory of /dev/shm for <PID>, and believes a page only if the
@@ -37,12 +39,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run-dir.h"
 
 /* Tries at removing a directory that a live process refills. */
 #define REMOVE_TRIES 5
+/* A killed run's directory is reclaimed once idle this long (pages of a
+ * run in another pid namespace name pids we cannot see). */
+#define RUN_DIR_STALE_SECONDS 60
 
 int run_dir_create(struct run_dir *rd)
 {
@@ -122,6 +128,72 @@ void run_dir_sweep(const struct run_dir *rd, pid_t keep)
 			unlinkat(rd->fd, de->d_name, 0);
 	}
 	closedir(d);
+}
+
+/*
+ * Whether every page of the directory @fd names a process that is gone.
+ * (A run in another pid namespace that shares /dev/shm names pids we
+ * cannot see; the idle time in run_dir_reclaim() is what protects it.)
+ */
+static int all_gone(int fd)
+{
+	struct dirent *de;
+	int ok = 1;
+	DIR *d = dir_over(fd);
+
+	if (!d)
+		return 0;
+	while (ok && (de = readdir(d))) {
+		pid_t pid = page_pid(de->d_name);
+
+		ok = !pid ? !strcmp(de->d_name, ".") ||
+				     !strcmp(de->d_name, "..")
+			  : gone(pid);
+	}
+	closedir(d);
+	return ok;
+}
+
+void run_dir_reclaim(void)
+{
+	struct dirent *de;
+	DIR *shm = opendir(TMEM_RUN_STATS_DIR);
+	size_t pre = strlen(TMEM_RUN_STATS_PREFIX);
+
+	if (!shm)
+		return;
+	while ((de = readdir(shm))) {
+		struct run_dir rd;
+		struct stat st;
+		char *dot;
+		pid_t run;
+
+		if (strncmp(de->d_name, TMEM_RUN_STATS_PREFIX, pre))
+			continue;
+		dot = strchr(de->d_name + pre, '.');
+		if (!dot || strlen(dot) != 7)
+			continue; /* not <runpid>.XXXXXX */
+		*dot = 0;
+		run = page_pid(de->d_name + pre);
+		*dot = '.';
+		if (!run || !gone(run) ||
+		    fstatat(dirfd(shm), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 077) ||
+		    time(NULL) - st.st_mtime < RUN_DIR_STALE_SECONDS)
+			continue;
+		snprintf(rd.path, sizeof(rd.path), "%s/%s", TMEM_RUN_STATS_DIR,
+			 de->d_name);
+		rd.fd = openat(dirfd(shm), de->d_name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (rd.fd < 0)
+			continue;
+		if (all_gone(rd.fd))
+			run_dir_remove(&rd);
+		else
+			close(rd.fd);
+	}
+	closedir(shm);
 }
 
 void run_dir_remove(struct run_dir *rd)

@@ -31,6 +31,12 @@ int run_dir_create(struct run_dir *rd);
 void run_dir_sweep(const struct run_dir *rd, pid_t keep);
 /* Remove the directory and every page in it; accepts fd -1. */
 void run_dir_remove(struct run_dir *rd);
+/*
+ * Remove the directories that runs killed with SIGKILL left behind: ours
+ * (owner, 0700, not a link), idle for a minute, whose run
+ * and every page's process are gone.
+ */
+void run_dir_reclaim(void);
 
 /*
  * Read page <@pid> of the directory @dfd into @st: a regular file of
