@@ -39,7 +39,8 @@ static char flag_names[CLI_TUNABLES_MAX][FLAG_NAME_MAX];
 
 static void verror(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "tmem: %s: ", cli_cmd);
+	fprintf(stderr, "%s%s: ", strcmp(cli_cmd, "tmem") ? "tmem " : "",
+		cli_cmd);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }

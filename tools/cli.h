@@ -28,7 +28,7 @@
 /* The command being run ("estimate", "bench store"), for messages. */
 extern const char *cli_cmd;
 
-/* "tmem: <cmd>: <message>" on stderr. */
+/* "tmem <cmd>: <message>" on stderr ("tmem: ..." before a command). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_error() plus "Try 'tmem <cmd> --help'."; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -34,7 +34,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +44,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmd-run.h"
 #include "run-dir.h"
 #include "tmem.h"
@@ -118,33 +118,19 @@ static int usage(FILE *f)
 	return 0;
 }
 
-/* A bad command line: one line naming the flag, the hint, exit 2. */
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
-							     ...)
-{
-	va_list ap;
-
-	fputs("tmem run: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'tmem run --help'.\n", stderr);
-	return 2;
-}
-
 static int parse_size_flag(const char *flag, const char *s, uint64_t min,
 			   const char *min_name, uint64_t *out)
 {
 	int err = tmem_parse_size(s, out);
 
 	if (err)
-		return usage_error("%s: '%s' is not a size (%s)", flag, s,
-				   err == -ERANGE
-					   ? "too large"
-					   : "use bytes or K/M/G, e.g. 512M");
+		return cli_usage_error(
+			"%s: '%s' is not a size (%s)", flag, s,
+			err == -ERANGE ? "too large"
+				       : "use bytes or K/M/G, e.g. 512M");
 	if (*out < min)
-		return usage_error("%s %s is too small: the minimum is %s",
-				   flag, s, min_name);
+		return cli_usage_error("%s %s is too small: the minimum is %s",
+				       flag, s, min_name);
 	return 0;
 }
 
@@ -385,6 +371,7 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa;
 	struct rusage ru;
 
+	cli_cmd = "run";
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
@@ -404,9 +391,10 @@ int cmd_run(int argc, char **argv)
 		case OPT_COMP:
 			if (strcmp(optarg, "lz4") && strcmp(optarg, "zstd") &&
 			    strcmp(optarg, "lzo"))
-				return usage_error("--compressor: '%s' is not "
-						   "one of lz4, zstd, lzo",
-						   optarg);
+				return cli_usage_error(
+					"--compressor: '%s' is not "
+					"one of lz4, zstd, lzo",
+					optarg);
 			comp = optarg;
 			break;
 		case OPT_STATS:
@@ -422,24 +410,26 @@ int cmd_run(int argc, char **argv)
 		case OPT_HELP:
 			return usage(stdout);
 		case ':':
-			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
+			return cli_usage_error("option '%s' needs a value",
+					       argv[optind - 1]);
 		default:
 			/* getopt sets optopt to a known flag given a value */
 			if (optopt >= OPT_RAM && optopt <= OPT_HELP)
-				return usage_error("option '%s' takes no value",
-						   argv[optind - 1]);
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+				return cli_usage_error(
+					"option '%s' takes no value",
+					argv[optind - 1]);
+			return cli_usage_error("unknown option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (!ram_given)
-		return usage_error("--ram SIZE is required");
+		return cli_usage_error("--ram SIZE is required");
 	if (pool_given && pool_max > ram)
-		return usage_error("--pool-max must not exceed --ram (the pool "
-				   "is part of the budget)");
+		return cli_usage_error(
+			"--pool-max must not exceed --ram (the pool "
+			"is part of the budget)");
 	if (optind >= argc)
-		return usage_error("no program given");
+		return cli_usage_error("no program given");
 	rc = check_program(argv[optind]);
 	if (rc) {
 		fprintf(stderr, "tmem run: %s: %s\n", argv[optind],

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,20 +136,6 @@ static int usage(FILE *f)
 	return 0;
 }
 
-/* A bad command line: one line naming what is wrong, the hint, exit 2. */
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
-							     ...)
-{
-	va_list ap;
-
-	fputs("tmem stat: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'tmem stat --help'.\n", stderr);
-	return 2;
-}
-
 int cmd_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -163,6 +148,7 @@ int cmd_stat(int argc, char **argv)
 	int json = 0, opt;
 	long pid;
 
+	cli_cmd = "stat";
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -175,22 +161,23 @@ int cmd_stat(int argc, char **argv)
 		default:
 			/* getopt sets optopt to a known flag given a value */
 			if (optopt == 'j' || optopt == 'h')
-				return usage_error("option '%s' takes no value",
-						   argv[optind - 1]);
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+				return cli_usage_error(
+					"option '%s' takes no value",
+					argv[optind - 1]);
+			return cli_usage_error("unknown option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("PID is missing");
+		return cli_usage_error("PID is missing");
 	if (optind + 1 < argc)
-		return usage_error("one PID only: '%s' is extra",
-				   argv[optind + 1]);
+		return cli_usage_error("one PID only: '%s' is extra",
+				       argv[optind + 1]);
 	errno = 0;
 	pid = strtol(argv[optind], &end, 10);
 	if (errno || *end || pid <= 0 || pid > INT32_MAX)
-		return usage_error("'%s' is not a process id (PID)",
-				   argv[optind]);
+		return cli_usage_error("'%s' is not a process id (PID)",
+				       argv[optind]);
 	switch (run_page_find((pid_t)pid, &st, path, sizeof(path))) {
 	case RUN_PAGE_LIVE:
 		break;
