@@ -227,6 +227,64 @@ test_case "run: an unknown long flag is named" expect_usage --nope run --ram 32M
 test_case "run: a flag without its value is named" expect_usage "'--stats-file' needs a value" run --ram 32M --stats-file
 test_case "run: a bad compressor names the flag" expect_usage --compressor run --ram 32M --compressor xz -- true
 test_case "run needs a program" expect_usage "no program" run --ram 32M
+
+# --backing-file is checked before the program starts (which would print
+# "started": expect_usage wants nothing on stdout).
+mkdir "$tmp/wb" && : >"$tmp/wb/plain-file"
+test_case "run --backing-file in a missing directory: exit 2, named" \
+	expect_usage "$tmp/nodir/x: does not exist, nor does its directory $tmp/nodir" \
+	run --ram 32M --backing-file "$tmp/nodir/x" -- echo started
+test_case "run --backing-file DIR/ that is missing: exit 2" \
+	expect_usage "$tmp/nodir/: no such directory" \
+	run --ram 32M --backing-file "$tmp/nodir/" -- echo started
+test_case "run --backing-file on an existing regular file: exit 2" \
+	expect_usage "plain-file: exists and is not a directory" \
+	run --ram 32M --backing-file "$tmp/wb/plain-file" -- echo started
+test_case "run --backing-file under a regular file: exit 2" \
+	expect_usage "plain-file is not a directory" \
+	run --ram 32M --backing-file "$tmp/wb/plain-file/x" -- echo started
+test_case "run --backing-file '' is refused" \
+	expect_usage "the path is empty" run --ram 32M --backing-file "" -- echo started
+test_case "run --backing-file needs a value" \
+	expect_usage "'--backing-file' needs a value" run --ram 32M --backing-file
+
+# A directory this user cannot write to: as root, as nobody (root writes
+# anywhere), through a copy of tmem that nobody can run.
+t_backing_unwritable() {
+	mkdir -p "$tmp/wb/ro" && chmod 555 "$tmp/wb/ro" || return 1
+	if [ "$(id -u)" -ne 0 ]; then
+		expect_usage "$tmp/wb/ro is not writable by this user" \
+			run --ram 32M --backing-file "$tmp/wb/ro" -- echo started
+		return
+	fi
+	command -v setpriv >/dev/null || return 77
+	cp "$TMEM" "$tmp/tmem-nobody" && chmod 755 "$tmp" "$tmp/wb" "$tmp/tmem-nobody" || return 1
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/tmem-nobody" \
+		run --ram 32M --backing-file "$tmp/wb/ro" -- echo started >"$out" 2>"$err"
+	rc=$?
+	chmod 700 "$tmp"
+	[ $rc -eq 2 ] || { say "exit status $rc, not 2"; return 1; }
+	grep -q "$tmp/wb/ro is not writable by this user" "$err" || return 1
+	[ ! -s "$out" ] || { say "the program ran"; return 1; }
+}
+test_case "run --backing-file in a directory not writable: exit 2" t_backing_unwritable
+
+# A file system without room (a 2 MiB tmpfs, in a mount namespace of its
+# own, when this user may make one): exit 1 before the program starts.
+t_backing_full() {
+	[ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || return 77
+	mkdir -p "$tmp/wb/small" || return 1
+	unshare -m sh -c 'mount -t tmpfs -o size=2M tmem-test "$1" || exit 99
+		shift; exec "$@"' sh "$tmp/wb/small" "$TMEM" run --ram 32M \
+		--backing-file "$tmp/wb/small" -- echo started >"$out" 2>"$err"
+	rc=$?
+	[ $rc -ne 99 ] || return 77
+	[ $rc -eq 1 ] || { say "exit status $rc, not 1"; return 1; }
+	grep -q "$tmp/wb/small has no room: 2048 KiB free, the backing file needs at least 4 MiB" "$err" ||
+		return 1
+	[ ! -s "$out" ] || { say "the program ran"; return 1; }
+}
+test_case "run --backing-file on a full file system: exit 1, says so" t_backing_full
 test_case "stat: an unknown flag is named" expect_usage --bogus stat --bogus 1
 test_case "stat: a plain flag given a value is named" expect_usage "'--json=1' takes no value" stat --json=1 1
 test_case "stat needs a PID" expect_usage "PID is missing" stat --json

@@ -12,6 +12,11 @@
  * as shells do).  Without userfaultfd it refuses (exit 1) and says how to
  * allow it, unless --fallback asks to run unmanaged.
  *
+ * With --backing-file, the directory the backing files go in is checked
+ * the way the shim will use it (an unnamed file is made in it and
+ * dropped) and must have room: a bad path exits 2, a full file system 1,
+ * before the program starts (check_backing()).
+ *
  * Then fork, exec with LD_PRELOAD (prepended, absolute path) and the
  * TMEM_RUN_* settings in the environment - so the shim follows every exec
  * and fork of the program - and wait.  The exit status is the program's;
@@ -40,6 +45,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +63,15 @@
  * the first batch, and the budget is then not held at all.
  */
 #define RUN_MIN_POOL (1ull << 20)
+/*
+ * Free space a backing file system must have when the run starts: the
+ * library writes 1 MiB segments, and with fewer than a handful free the
+ * first writebacks would fail at once (the run would go on, over its
+ * budget, which is what the flag was given to avoid).
+ */
+#define RUN_MIN_BACKING_FREE (4ull << 20)
+#define TMPFS_MAGIC_ 0x01021994 /* linux/magic.h TMPFS_MAGIC */
+#define RAMFS_MAGIC_ 0x858458f6 /* linux/magic.h RAMFS_MAGIC */
 #define SWEEP_SECONDS 2 /* pages of gone processes live at most this long */
 #define PRELOAD_NAME "libtmem-preload.so"
 
@@ -78,8 +94,9 @@ static int usage(FILE *f)
 {
 	fprintf(f, "usage: tmem run --ram SIZE [--pool-max SIZE] "
 		   "[--compressor lz4|zstd|lzo]\n"
-		   "                [--stats] [--stats-file FILE] [--fallback] "
-		   "-- PROGRAM [ARGS...]\n"
+		   "                [--backing-file PATH|DIR] [--stats] "
+		   "[--stats-file FILE]\n"
+		   "                [--fallback] -- PROGRAM [ARGS...]\n"
 		   "SIZE: bytes or K/M/G (KiB/MiB/GiB), e.g. 512M\n");
 	if (f != stdout)
 		return 2;
@@ -96,8 +113,17 @@ static int usage(FILE *f)
 		"  --pool-max SIZE     limit on the compressed pool, 1M to "
 		"--ram (default\n"
 		"                      3/4 of --ram); pages it cannot take "
-		"stay resident\n"
+		"stay resident,\n"
+		"                      or go to the backing file\n"
 		"  --compressor NAME   lz4 (default), zstd or lzo\n"
+		"  --backing-file DIR  write the coldest compressed pages to an "
+		"unnamed file\n"
+		"                      (mode 0600, removed at exit) in DIR, so "
+		"--ram holds for\n"
+		"                      data of any size; a PATH that does not "
+		"exist names its\n"
+		"                      directory.  DIR must be writable and have "
+		"4M free\n"
 		"  --stats             print a summary to stderr at exit\n"
 		"  --stats-file FILE   write that summary as JSON to FILE\n"
 		"  --fallback          without userfaultfd permission, run the "
@@ -112,9 +138,10 @@ static int usage(FILE *f)
 		"/" TMEM_RUN_STATS_PREFIX "<pid>.XXXXXX/ and removes at "
 		"exit.\n\n"
 		"Exit status: the program's (a signal that killed it is "
-		"raised again); 2 for\na bad command line, 1 if tmem cannot "
-		"run it managed, 127/126 if PROGRAM\nis not found or not "
-		"executable.\n");
+		"raised again); 2 for\na bad command line (a --backing-file "
+		"that is missing or not writable\nincluded), 1 if tmem cannot "
+		"run it managed (or the backing file system\nhas no room), "
+		"127/126 if PROGRAM is not found or not executable.\n");
 	return 0;
 }
 
@@ -201,6 +228,127 @@ static int check_program(const char *prog)
 	return found ? 126 : 127;
 }
 
+/*
+ * Make an unnamed file in @dir and drop it, as the library will:
+ * O_TMPFILE, else a named file unlinked at once.  0 or -errno.
+ */
+static int probe_dir(const char *dir)
+{
+	char name[PATH_MAX + 32];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	/* the file system has no O_TMPFILE */
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	snprintf(name, sizeof(name), "%s/.tmem-probe.XXXXXX", dir);
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(name);
+	close(fd);
+	return 0;
+}
+
+/*
+ * --backing-file @arg: the directory every managed process of the run
+ * makes its own unnamed backing file in, as an absolute path in @dir
+ * (the program may change directory before it forks or execs).  A path
+ * that does not exist names its parent directory: each process needs a
+ * file of its own, so the name itself is not used.  An existing file
+ * that is not a directory is refused: it would not be written, and a
+ * user giving one likely meant something else.  Returns 0; 2 after a
+ * message for a bad path; 1 after a message for a file system without
+ * RUN_MIN_BACKING_FREE free.
+ */
+static int check_backing(const char *arg, char *dir)
+{
+	char parent[PATH_MAX];
+	const char *d = arg, *why;
+	struct statvfs vfs;
+	struct statfs fs;
+	struct stat sb;
+	uint64_t avail;
+	int err;
+
+	if (!*arg)
+		return cli_usage_error("--backing-file: the path is empty");
+	if (strlen(arg) >= sizeof(parent))
+		return cli_usage_error("--backing-file: the path is too long");
+	if (!stat(arg, &sb)) {
+		if (!S_ISDIR(sb.st_mode))
+			return cli_usage_error(
+				"--backing-file %s: exists and is not a "
+				"directory (give a directory, or the name of a "
+				"file that does not exist yet)",
+				arg);
+	} else if (errno == ENOENT && arg[strlen(arg) - 1] == '/') {
+		return cli_usage_error("--backing-file %s: no such directory",
+				       arg);
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		char *slash;
+
+		strcpy(parent, arg);
+		slash = strrchr(parent, '/');
+		if (!slash)
+			strcpy(parent, ".");
+		else if (slash == parent)
+			parent[1] = 0;
+		else
+			*slash = 0;
+		d = parent;
+		if (stat(d, &sb))
+			return cli_usage_error(
+				"--backing-file %s: does not exist, nor does "
+				"its directory %s%s%s",
+				arg, d, errno == ENOENT ? "" : ": ",
+				errno == ENOENT ? "" : strerror(errno));
+		if (!S_ISDIR(sb.st_mode))
+			return cli_usage_error(
+				"--backing-file %s: %s is not a directory", arg,
+				d);
+	} else {
+		return cli_usage_error("--backing-file %s: %s", arg,
+				       strerror(errno));
+	}
+	if (!realpath(d, dir))
+		return cli_usage_error("--backing-file %s: %s", arg,
+				       strerror(errno));
+	err = probe_dir(dir);
+	if (err && err != -ENOSPC && err != -EDQUOT) {
+		if (err == -EACCES || err == -EPERM)
+			why = "is not writable by this user";
+		else if (err == -EROFS)
+			why = "is on a read-only file system";
+		else
+			why = "cannot hold a file";
+		return cli_usage_error(
+			"--backing-file %s: directory %s %s (%s)", arg, dir,
+			why, strerror(-err));
+	}
+	if (statvfs(dir, &vfs))
+		return cli_usage_error("--backing-file %s: %s", arg,
+				       strerror(errno));
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (err || avail < RUN_MIN_BACKING_FREE) {
+		cli_error("--backing-file %s: the file system of %s has no "
+			  "room: %" PRIu64 " KiB free, the backing file needs "
+			  "at least %llu MiB",
+			  arg, dir, avail >> 10, RUN_MIN_BACKING_FREE >> 20);
+		return CLI_EXIT_FAIL;
+	}
+	if (!statfs(dir, &fs) && ((unsigned long)fs.f_type == TMPFS_MAGIC_ ||
+				  (unsigned long)fs.f_type == RAMFS_MAGIC_))
+		cli_error("warning: --backing-file %s: %s is in memory "
+			  "(tmpfs): pages written back still use RAM, outside "
+			  "the budget",
+			  arg, dir);
+	return 0;
+}
+
 static int check_uffd(int fallback)
 {
 	enum uffd_how how;
@@ -231,7 +379,8 @@ static int check_uffd(int fallback)
 }
 
 static int set_env(const char *preload, uint64_t ram, uint64_t pool_max,
-		   const char *comp, const struct run_dir *rd)
+		   const char *comp, const char *backing,
+		   const struct run_dir *rd)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char num[32], *lp;
@@ -256,6 +405,11 @@ static int set_env(const char *preload, uint64_t ram, uint64_t pool_max,
 		setenv("TMEM_RUN_COMPRESSOR", comp, 1);
 	else
 		unsetenv("TMEM_RUN_COMPRESSOR");
+	/* nor an outer run's backing directory */
+	if (backing)
+		setenv("TMEM_RUN_BACKING", backing, 1);
+	else
+		unsetenv("TMEM_RUN_BACKING");
 	/* not an outer run's: its tmem run would not see our processes */
 	if (rd->fd >= 0)
 		setenv(TMEM_RUN_STATS_ENV, rd->path, 1);
@@ -347,6 +501,7 @@ enum {
 	OPT_STATS,
 	OPT_STATS_FILE,
 	OPT_FALLBACK,
+	OPT_BACKING,
 	OPT_HELP
 };
 
@@ -359,15 +514,16 @@ int cmd_run(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "fallback", no_argument, NULL, OPT_FALLBACK },
+		{ "backing-file", required_argument, NULL, OPT_BACKING },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t ram = 0, pool_max = 0;
-	const char *comp = NULL, *stats_file = NULL;
+	const char *comp = NULL, *stats_file = NULL, *backing = NULL;
 	int stats = 0, fallback = 0, managed, opt, status, rc, dir_err = 0;
 	int ram_given = 0, pool_given = 0;
 	struct run_dir rd = { .fd = -1 };
-	char preload[PATH_MAX];
+	char preload[PATH_MAX], backing_dir[PATH_MAX];
 	struct sigaction sa;
 	struct rusage ru;
 
@@ -406,6 +562,9 @@ int cmd_run(int argc, char **argv)
 		case OPT_FALLBACK:
 			fallback = 1;
 			break;
+		case OPT_BACKING:
+			backing = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			return usage(stdout);
@@ -430,6 +589,11 @@ int cmd_run(int argc, char **argv)
 			"is part of the budget)");
 	if (optind >= argc)
 		return cli_usage_error("no program given");
+	if (backing) {
+		rc = check_backing(backing, backing_dir);
+		if (rc)
+			return rc;
+	}
 	rc = check_program(argv[optind]);
 	if (rc) {
 		fprintf(stderr, "tmem run: %s: %s\n", argv[optind],
@@ -449,7 +613,8 @@ int cmd_run(int argc, char **argv)
 		run_dir_reclaim();
 		dir_err = run_dir_create(&rd);
 	}
-	if (managed && set_env(preload, ram, pool_max, comp, &rd)) {
+	if (managed && set_env(preload, ram, pool_max, comp,
+			       backing ? backing_dir : NULL, &rd)) {
 		fprintf(stderr, "tmem run: out of memory\n");
 		run_dir_remove(&rd);
 		return 1;
