@@ -17,8 +17,11 @@
  *
  * The page is written by the shim with relaxed atomic stores and read by
  * other processes without a lock: each field is exact on its own, the set
- * is not one snapshot.  @version changes when fields are reordered; new
- * fields go at the end.  X(name, unit, description)
+ * is not one snapshot.  New fields go at the end of the list, and
+ * @version changes whenever the layout does (@start_time, after the list,
+ * moves then).  X(name, unit, description)
+ *
+ * Versions: 2, one directory per run; 3, the backing file's fields.
  */
 #ifndef TMEM_RUN_STATS_H
 #define TMEM_RUN_STATS_H
@@ -26,7 +29,7 @@
 #include <stdint.h>
 
 #define TMEM_RUN_STATS_MAGIC 0x746d656d72756e31ull /* "tmemrun1" */
-#define TMEM_RUN_STATS_VERSION 2
+#define TMEM_RUN_STATS_VERSION 3
 #define TMEM_RUN_STATS_DIR "/dev/shm"
 #define TMEM_RUN_STATS_PREFIX "tmem-" /* + "<runpid>.XXXXXX" */
 #define TMEM_RUN_STATS_ENV "TMEM_RUN_DIR"
@@ -55,13 +58,24 @@
 	X(evict_ns, ns, "time spent in eviction batches")                      \
 	X(evict_kept, pages, "pages the pool refused (kept resident)")         \
 	X(discarded_pages, pages, "pages freed by the program (dropped)")      \
-	X(writebacks, pages, "pages written to a backing file")                \
+	X(writebacks, pages, "pages written back to the backing file")         \
 	X(budget_exceeded, flag, "1 once memory grew past --ram")              \
 	X(pool_peak_bytes, bytes, "highest pool + metadata seen")              \
 	X(stale_faults, faults, "fault messages for pages already in place")   \
 	X(peak_orig_bytes, bytes, "pages the pool held at its peak, bytes")    \
 	X(peak_compressed_bytes, bytes, "their compressed size")               \
-	X(readahead_pages, pages, "pooled pages brought in ahead of a scan")
+	X(readahead_pages, pages, "pooled pages brought in ahead of a scan")   \
+	X(backing, flag, "1 if the pool has a backing file (--backing-file)")  \
+	X(backing_pages, pages, "pages on the backing file now")               \
+	X(backing_file_bytes, bytes, "records in the file now, live and dead") \
+	X(backing_bytes_written, bytes,                                        \
+	  "bytes written to the file, cleaning included")                      \
+	X(backing_read_pages, pages, "pool reads served from the file")        \
+	X(backing_waits, calls, "pool puts that waited for writeback")         \
+	X(backing_write_errors, calls,                                         \
+	  "failed writes (ENOSPC, EIO): the pages stayed in memory")           \
+	X(backing_read_errors, calls,                                          \
+	  "reads of the file that failed or did not verify")
 
 struct tmem_run_stats {
 	uint64_t magic;

@@ -101,7 +101,24 @@ void run_stats_print(FILE *f, const struct tmem_run_stats *st,
 		ratio(st));
 	fprintf(f, "tmem:   fault service     %.3f s, eviction %.3f s\n",
 		(double)st->fault_ns / 1e9, (double)st->evict_ns / 1e9);
-	fprintf(f, "tmem:   writebacks        %" PRIu64 "\n", st->writebacks);
+	if (!st->backing) {
+		fprintf(f, "tmem:   backing file      none\n");
+	} else {
+		fprintf(f,
+			"tmem:   backing file      %" PRIu64
+			" pages written back, %" PRIu64 " on the file now "
+			"(%.1f MiB of records); %.1f MiB written\n",
+			st->writebacks, st->backing_pages,
+			mib(st->backing_file_bytes),
+			mib(st->backing_bytes_written));
+		fprintf(f,
+			"tmem:                     %" PRIu64
+			" pages read back, %" PRIu64 " puts waited for "
+			"writeback; errors: %" PRIu64 " write, %" PRIu64
+			" read\n",
+			st->backing_read_pages, st->backing_waits,
+			st->backing_write_errors, st->backing_read_errors);
+	}
 	if (st->budget_exceeded)
 		fprintf(f, "tmem:   budget exceeded (see the message above)\n");
 }
