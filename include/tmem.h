@@ -9,6 +9,11 @@
  * zsmalloc-style allocator; a page made of one repeated 64-bit word is kept
  * as that word only.
  *
+ * A persistent pool may be given a backing file (tmem_pool_set_backing()):
+ * when the pool reaches its limit, its coldest pages are written back to
+ * the file, still compressed, packed into log-structured segments, and a
+ * get of such a page reads it back transparently.
+ *
  * Pool kinds:
  *   TMEM_POOL_PERSISTENT  (frontswap semantics) a page stays until it is
  *                         flushed or the pool is destroyed.
@@ -114,9 +119,14 @@ enum tmem_allocator {
  * @zstd_level:   zstd compression level (1..19).
  * @pool_max:     bytes the pool (allocator memory + metadata) may hold;
  *                0 means no limit.  A put that would go above it fails
- *                with -ENOSPC.
+ *                with -ENOSPC, or, in a pool with a backing file, waits
+ *                while the coldest pages are written back.
  * @accept_threshold: percent of @pool_max under which puts are accepted
- *                again once the pool was full (zswap's hysteresis).
+ *                again once the pool was full (zswap's hysteresis); also
+ *                where writeback stops.  A full pool accepts again as
+ *                soon as it holds no allocator memory at all, so a limit
+ *                below the metadata of an empty pool, or a threshold of
+ *                0, cannot refuse every put forever.
  * @max_compressed: a page that does not compress to this many bytes or
  *                fewer is stored uncompressed in a whole page.
  */
@@ -194,6 +204,57 @@ int tmem_parse_size(const char *s, uint64_t *out);
  * Context: may block; allocates.
  */
 int tmem_pool_create(const struct tmem_pool_params *p, struct tmem_pool **out);
+
+/**
+ * tmem_pool_set_backing() - give a persistent pool a backing file.
+ * @pool: the pool; no other call may use it concurrently.
+ * @path: a directory, in which an unnamed file is made (O_TMPFILE, else a
+ *        file created and unlinked at once), or the path of a file that
+ *        does not exist yet (created, then unlinked at once: the name only
+ *        picks the file system).  The file is mode 0600 and has no name
+ *        while the pool uses it, so nothing is left behind by a crash.
+ *
+ * From then on a put that finds the pool at @pool_max does not fail: it
+ * wakes the pool's writer thread, which writes the coldest pages (a CLOCK
+ * with a second chance; pages stored uncompressed go first) to the file
+ * until usage is below @accept_threshold, and the put waits for room.
+ * Pages go to the file still compressed, as records (key, length,
+ * compressor, xxh3 checksum, bytes) packed back to back into 1 MiB
+ * segments; a cleaner copies the live records of mostly dead segments
+ * forward and punches the old ones out of the file.
+ *
+ * Reading back: a get of a written-back page reads and verifies its
+ * record and decompresses it; the page stays on the file (it does not
+ * come back into memory) until it is overwritten or flushed.
+ *
+ * Faults: a failed write (ENOSPC, EIO) loses nothing: the pages stay in
+ * memory, the pool may then exceed @pool_max, the error is counted
+ * (wb_write_errors) and logged once, and writeback is retried later.  A
+ * get whose record cannot be read or fails verification returns -EIO.
+ *
+ * Return: 0; -EINVAL if @pool or @path is NULL or the pool is not
+ * persistent; -EBUSY if the pool has a backing file already; -EEXIST if
+ * @path names an existing file that is not a directory; -ENOSPC if the
+ * file system has no room for a segment; another negative errno from
+ * open(2) (-ENOENT, -EACCES, -EROFS, ...) or thread creation.
+ * Context: may block; allocates; starts a thread.
+ */
+int tmem_pool_set_backing(struct tmem_pool *pool, const char *path);
+
+/**
+ * tmem_pool_writeback() - write back cold pages now, on the calling thread.
+ * @pool:    a pool with a backing file.
+ * @bytes:   write back pages until this much pool memory is freed, or no
+ *           page is left in memory to write back; 0 writes back every
+ *           page that is in memory.
+ * @written: if not NULL, receives the number of pages written back.
+ *
+ * Return: 0; -EINVAL if @pool is NULL or has no backing file; the negative
+ * errno of a failed write (the pages stay in memory).
+ * Context: thread-safe; blocks on file I/O.
+ */
+int tmem_pool_writeback(struct tmem_pool *pool, uint64_t bytes,
+			uint64_t *written);
 
 /**
  * tmem_pool_destroy() - drop every page of @pool and free it.
@@ -334,10 +395,45 @@ int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
 	X(compactions, counter, calls, "tmem_pool_compact runs")               \
 	X(compacted_bytes, counter, bytes,                                     \
 	  "bytes returned to the OS by compaction")                            \
-	X(pool_full_events, counter, calls, "times the pool reached its limit")
+	X(pool_full_events, counter, calls, "times the pool reached its limit") \
+	X(wb_pages, gauge, pages, "pages on the backing file now")             \
+	X(wb_segments, gauge, segments, "backing file segments in use")        \
+	X(wb_file_bytes, gauge, bytes,                                         \
+	  "bytes of records in the backing file, live and dead")               \
+	X(wb_live_bytes, gauge, bytes, "bytes of records still current")       \
+	X(wb_dead_bytes, gauge, bytes,                                         \
+	  "bytes of overwritten or flushed records not yet cleaned")           \
+	X(wb_write_amp_pct, gauge, percent,                                    \
+	  "100 * wb_bytes_written / wb_payload_bytes")                         \
+	X(wb_written_pages, counter, pages, "pages written back to the file")  \
+	X(wb_payload_bytes, counter, bytes,                                    \
+	  "record bytes written for pages written back")                       \
+	X(wb_bytes_written, counter, bytes,                                    \
+	  "all bytes written to the file, cleaning included")                  \
+	X(wb_freed_bytes, counter, bytes,                                      \
+	  "pool memory given back by writeback and the compaction after it")  \
+	X(wb_read_pages, counter, pages, "gets served from the file")          \
+	X(wb_read_bytes, counter, bytes,                                       \
+	  "bytes read from the file by gets and the cleaner")                  \
+	X(wb_cleaned_segments, counter, segments,                              \
+	  "segments the cleaner emptied and freed")                            \
+	X(wb_cleaner_moves, counter, pages,                                    \
+	  "live records the cleaner copied forward")                           \
+	X(wb_waits, counter, calls, "puts that waited for writeback")          \
+	X(wb_overlimit_puts, counter, calls,                                   \
+	  "puts stored above pool_max: writeback could not make room")         \
+	X(wb_write_errors, counter, calls,                                     \
+	  "failed writes (ENOSPC, EIO): the pages stayed in memory")           \
+	X(wb_read_errors, counter, calls,                                      \
+	  "gets that failed with -EIO: read error or short read")              \
+	X(wb_checksum_errors, counter, calls,                                  \
+	  "records that failed verification when read")
 
-/* 2: one list with a kind per field (the layout of 1 is unchanged). */
-#define TMEM_STATS_VERSION 2
+/*
+ * 2: one list with a kind per field (the layout of 1 is unchanged).
+ * 3: the backing file's fields (wb_*) appended.
+ */
+#define TMEM_STATS_VERSION 3
 
 struct tmem_stats {
 	uint32_t size; /* sizeof(struct tmem_stats) the caller was built with */

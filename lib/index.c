@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "zalloc.h"
 
 struct idx_leaf {
 	uint64_t oid;
@@ -39,6 +40,7 @@ struct idx_leaf {
 	uint32_t used; /* non-empty slots */
 	struct idx_leaf *hnext; /* hash chain */
 	struct idx_leaf *onext, *oprev; /* the object's leaves, this shard */
+	uint64_t ref; /* CLOCK reference bits, one per slot */
 	uint64_t slot[IDX_LEAF_SLOTS];
 };
 
@@ -346,23 +348,28 @@ static void fill_release(struct idx_shard *s, uint64_t slot)
 
 /* ---- slots ----------------------------------------------------------- */
 
-void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
-		struct idx_ref *ref)
+/* Decode @slot; a fill word is read from the shard's table. */
+static void decode(struct idx_shard *s, uint64_t slot, struct idx_ref *ref)
 {
-	struct idx_leaf *l = find_leaf(s, oid, index >> IDX_LEAF_SHIFT);
-	uint64_t slot = l ? l->slot[index & (IDX_LEAF_SLOTS - 1)] : 0;
+	uint64_t v = (slot & ~SLOT_PENDING) >> 2;
 
 	ref->kind = IDX_EMPTY;
 	ref->handle = 0;
 	ref->word = 0;
+	ref->loc = 0;
+	ref->slot = slot;
 	switch (slot & SLOT_TAG_MASK) {
 	case SLOT_HANDLE:
 		ref->kind = IDX_HANDLE;
-		ref->handle = slot >> 2;
+		ref->handle = v;
 		break;
 	case SLOT_FILL:
 		ref->kind = IDX_FILL;
-		ref->word = (slot >> 2) ? s->fills[slot >> 2] : 0;
+		ref->word = v ? s->fills[v] : 0;
+		break;
+	case SLOT_FILE:
+		ref->kind = IDX_FILE;
+		ref->loc = v;
 		break;
 	default:
 		tm_assert_internal(slot == 0);
@@ -370,35 +377,52 @@ void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
 	}
 }
 
+static void lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
+		   struct idx_ref *ref, int use)
+{
+	struct idx_leaf *l = find_leaf(s, oid, index >> IDX_LEAF_SHIFT);
+	unsigned i = index & (IDX_LEAF_SLOTS - 1);
+
+	decode(s, l ? l->slot[i] : 0, ref);
+	if (l && use)
+		l->ref |= 1ull << i;
+}
+
+void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
+		struct idx_ref *ref)
+{
+	lookup(s, oid, index, ref, 1);
+}
+
+void idx_peek(struct idx_shard *s, uint64_t oid, uint32_t index,
+	      struct idx_ref *ref)
+{
+	lookup(s, oid, index, ref, 0);
+}
+
+/* Decode a slot that is going away; its fill entry is released. */
 static void decode_old(struct idx_shard *s, uint64_t slot, struct idx_ref *old)
 {
-	old->word = 0;
-	old->handle = 0;
-	switch (slot & SLOT_TAG_MASK) {
-	case SLOT_HANDLE:
-		old->kind = IDX_HANDLE;
-		old->handle = slot >> 2;
-		break;
-	case SLOT_FILL:
-		old->kind = IDX_FILL;
+	decode(s, slot, old);
+	if (old->kind == IDX_FILL)
 		fill_release(s, slot);
-		break;
-	default:
-		old->kind = IDX_EMPTY;
-		break;
-	}
 }
 
 static int store_slot(struct idx_shard *s, uint64_t oid, uint32_t index,
-		      uint64_t slot, struct idx_ref *old)
+		      uint64_t slot, int hot, struct idx_ref *old)
 {
 	struct idx_leaf *l = get_leaf(s, oid, index >> IDX_LEAF_SHIFT);
+	unsigned i = index & (IDX_LEAF_SLOTS - 1);
 	uint64_t prev;
 
 	if (!l)
 		return -ENOMEM;
-	prev = l->slot[index & (IDX_LEAF_SLOTS - 1)];
-	l->slot[index & (IDX_LEAF_SLOTS - 1)] = slot;
+	prev = l->slot[i];
+	l->slot[i] = slot;
+	if (hot)
+		l->ref |= 1ull << i;
+	else
+		l->ref &= ~(1ull << i);
 	if (!prev)
 		l->used++;
 	decode_old(s, prev, old);
@@ -406,10 +430,66 @@ static int store_slot(struct idx_shard *s, uint64_t oid, uint32_t index,
 }
 
 int idx_store_handle(struct idx_shard *s, uint64_t oid, uint32_t index,
-		     uint64_t handle, struct idx_ref *old)
+		     uint64_t handle, int hot, struct idx_ref *old)
 {
-	tm_assert(handle && handle >> 62 == 0);
-	return store_slot(s, oid, index, handle << 2 | SLOT_HANDLE, old);
+	tm_assert(handle && handle >> ZALLOC_HANDLE_BITS == 0);
+	return store_slot(s, oid, index, handle << 2 | SLOT_HANDLE, hot, old);
+}
+
+int idx_replace_if(struct idx_shard *s, uint64_t oid, uint32_t index,
+		   uint64_t expect, uint64_t slot, struct idx_ref *old)
+{
+	struct idx_leaf *l = find_leaf(s, oid, index >> IDX_LEAF_SHIFT);
+	unsigned i = index & (IDX_LEAF_SLOTS - 1);
+
+	tm_assert(expect && slot);
+	if (!l || l->slot[i] != expect)
+		return -ESTALE;
+	l->slot[i] = slot;
+	decode_old(s, expect, old);
+	return 0;
+}
+
+int idx_clock(struct idx_shard *s, unsigned buckets, unsigned kinds,
+	      int (*fn)(void *arg, uint64_t oid, uint32_t index, uint64_t slot),
+	      void *arg)
+{
+	int taken = 0;
+
+	if (!s->leaf_buckets || !s->nleaves)
+		return 0;
+	if (buckets > s->leaf_mask + 1)
+		buckets = s->leaf_mask + 1; /* one turn at most */
+	for (; buckets; buckets--) {
+		struct idx_leaf *l;
+
+		s->hand &= s->leaf_mask; /* the table may have grown */
+		for (l = s->leaf_buckets[s->hand]; l; l = l->hnext) {
+			for (unsigned i = 0; i < IDX_LEAF_SLOTS; i++) {
+				uint64_t bit = 1ull << i, v = l->slot[i];
+				int r;
+
+				/* Pending: taken already, by this pass. */
+				if (!(kinds & 1u << (v & SLOT_TAG_MASK)) ||
+				    !v || (v & SLOT_PENDING))
+					continue;
+				if (l->ref & bit) {
+					l->ref &= ~bit;
+					continue;
+				}
+				r = fn(arg, l->oid,
+				       l->base << IDX_LEAF_SHIFT | i, v);
+				if (r < 0)
+					return -1;
+				if (r > 0) {
+					l->slot[i] = v | SLOT_PENDING;
+					taken++;
+				}
+			}
+		}
+		s->hand++;
+	}
+	return taken;
 }
 
 int idx_store_fill(struct idx_shard *s, uint64_t oid, uint32_t index,
@@ -423,7 +503,7 @@ int idx_store_fill(struct idx_shard *s, uint64_t oid, uint32_t index,
 		if (ret)
 			return ret;
 	}
-	ret = store_slot(s, oid, index, (uint64_t)fid << 2 | SLOT_FILL, old);
+	ret = store_slot(s, oid, index, (uint64_t)fid << 2 | SLOT_FILL, 0, old);
 	if (ret < 0)
 		fill_release(s, (uint64_t)fid << 2);
 	return ret;
@@ -436,8 +516,7 @@ int idx_remove(struct idx_shard *s, uint64_t oid, uint32_t index,
 	uint64_t slot;
 
 	if (!l || !l->slot[index & (IDX_LEAF_SLOTS - 1)]) {
-		old->kind = IDX_EMPTY;
-		old->handle = 0;
+		decode(s, 0, old);
 		return -ENOENT;
 	}
 	slot = l->slot[index & (IDX_LEAF_SLOTS - 1)];
@@ -449,7 +528,8 @@ int idx_remove(struct idx_shard *s, uint64_t oid, uint32_t index,
 }
 
 struct idx_leaf *idx_detach_object(struct idx_shard *s, uint64_t oid,
-				   uint64_t *pages, uint64_t *fills)
+				   uint64_t *pages, uint64_t *fills,
+				   uint64_t *files)
 {
 	struct idx_obj **op = find_obj(s, oid), *o;
 	struct idx_leaf *l, *list;
@@ -479,6 +559,8 @@ struct idx_leaf *idx_detach_object(struct idx_shard *s, uint64_t oid,
 				fill_release(s, l->slot[i]);
 				(*fills)++;
 				l->slot[i] = 0;
+			} else if ((l->slot[i] & SLOT_TAG_MASK) == SLOT_FILE) {
+				(*files)++;
 			}
 		}
 	}
@@ -486,7 +568,7 @@ struct idx_leaf *idx_detach_object(struct idx_shard *s, uint64_t oid,
 }
 
 void idx_leaves_release(struct tm_index *ix, struct idx_leaf *list,
-			void (*fn)(void *arg, uint64_t handle), void *arg)
+			void (*fn)(void *arg, uint64_t slot), void *arg)
 {
 	struct idx_leaf *l, *n;
 	unsigned i;
@@ -494,8 +576,8 @@ void idx_leaves_release(struct tm_index *ix, struct idx_leaf *list,
 	for (l = list; l; l = n) {
 		n = l->onext;
 		for (i = 0; i < IDX_LEAF_SLOTS; i++)
-			if ((l->slot[i] & SLOT_TAG_MASK) == SLOT_HANDLE)
-				fn(arg, l->slot[i] >> 2);
+			if (l->slot[i])
+				fn(arg, l->slot[i]);
 		tm_free(ix->acct, l);
 	}
 }

@@ -7,12 +7,25 @@
  *   (handle << 2) | 1   an allocator handle (zpage in the allocator)
  *   (fid << 2) | 2      a same-filled page: fid 0 is the zero word, other
  *                       fids name a word in the shard's fill table
- *   (x << 2) | 3        reserved for the writeback tier (a location in the
- *                       backing file)
+ *   (loc << 2) | 3      a record in the backing file (lib/backing.h
+ *                       encodes loc: offset and length)
+ * and bit 63 (SLOT_PENDING) is set while writeback or the cleaner copies
+ * the slot's bytes to the file: the copier commits (points the slot at
+ * the new record) only if the slot still holds exactly the word it
+ * marked.  Every store and remove writes a word without the bit, so an
+ * overwrite or flush during the copy, even one that reuses the same
+ * handle, makes the commit fail instead of pointing the key at stale
+ * bytes.  Readers ignore the bit.
+ *
+ * Each leaf keeps one reference bit per slot for the CLOCK that picks
+ * pages to write back: set when a page is stored compressed or read,
+ * cleared as the hand passes (a second chance).
+ *
  * The index owns fill-table entries: it frees them itself when a slot is
- * replaced or removed.  It hands allocator handles back to the caller,
- * who frees them after dropping the shard lock (lock order: shard ->
- * class; the allocator's free takes the class lock).
+ * replaced or removed.  It hands allocator handles and file locations
+ * back to the caller, who releases them after dropping the shard lock
+ * (lock order: shard -> class; the allocator's free takes the class
+ * lock).
  */
 #ifndef TMEM_INDEX_H
 #define TMEM_INDEX_H
@@ -29,7 +42,8 @@
 #define SLOT_TAG_MASK 3u
 #define SLOT_HANDLE 1u
 #define SLOT_FILL 2u
-#define SLOT_WRITEBACK 3u
+#define SLOT_FILE 3u
+#define SLOT_PENDING (1ull << 63)
 
 struct idx_leaf;
 struct idx_obj;
@@ -47,6 +61,8 @@ struct idx_counters {
 	uint64_t gets;
 	uint64_t get_misses;
 	uint64_t flushes;
+	uint64_t file_pages; /* slots pointing at the backing file */
+	uint64_t file_reads; /* gets served from the file */
 };
 
 struct idx_shard {
@@ -61,6 +77,7 @@ struct idx_shard {
 	uint32_t nfills; /* entries in use or on the free list */
 	uint32_t fills_cap;
 	uint32_t fill_free; /* head of the free list, 0 = empty */
+	uint32_t hand; /* CLOCK: the next leaf bucket to visit */
 	struct idx_counters c;
 	struct tm_acct *acct;
 } __attribute__((aligned(TM_CACHELINE)));
@@ -71,11 +88,13 @@ struct tm_index {
 };
 
 /* What a slot holds, decoded. */
-enum idx_kind { IDX_EMPTY = 0, IDX_HANDLE, IDX_FILL };
+enum idx_kind { IDX_EMPTY = 0, IDX_HANDLE, IDX_FILL, IDX_FILE };
 struct idx_ref {
 	enum idx_kind kind;
 	uint64_t handle; /* IDX_HANDLE */
 	uint64_t word; /* IDX_FILL */
+	uint64_t loc; /* IDX_FILE */
+	uint64_t slot; /* the raw word, SLOT_PENDING included */
 };
 
 int idx_create(struct tm_acct *acct, struct tm_index **out);
@@ -88,9 +107,14 @@ struct idx_shard *idx_shard_of(struct tm_index *ix, uint64_t oid,
 void idx_lock(struct idx_shard *s);
 void idx_unlock(struct idx_shard *s);
 
-/* Decode the slot of a key. */
+/*
+ * Decode the slot of a key.  idx_lookup() counts as a use for the CLOCK
+ * (a get); idx_peek() does not (writeback and cleaning look too).
+ */
 void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
 		struct idx_ref *ref);
+void idx_peek(struct idx_shard *s, uint64_t oid, uint32_t index,
+	      struct idx_ref *ref);
 
 /*
  * Store @handle (or the same-filled @word) under a key.  *@old receives
@@ -100,7 +124,7 @@ void idx_lookup(struct idx_shard *s, uint64_t oid, uint32_t index,
  * not be allocated (nothing changed).
  */
 int idx_store_handle(struct idx_shard *s, uint64_t oid, uint32_t index,
-		     uint64_t handle, struct idx_ref *old);
+		     uint64_t handle, int hot, struct idx_ref *old);
 int idx_store_fill(struct idx_shard *s, uint64_t oid, uint32_t index,
 		   uint64_t word, struct idx_ref *old);
 
@@ -112,18 +136,43 @@ int idx_remove(struct idx_shard *s, uint64_t oid, uint32_t index,
 	       struct idx_ref *old);
 
 /*
+ * Writeback's commit: if the key's slot is exactly @expect (SLOT_PENDING
+ * included), make it @slot and return 0 with *@old decoded from @expect;
+ * else change nothing and return -ESTALE.
+ */
+int idx_replace_if(struct idx_shard *s, uint64_t oid, uint32_t index,
+		   uint64_t expect, uint64_t slot, struct idx_ref *old);
+
+/*
+ * The CLOCK hand: visit up to @buckets leaf buckets of shard @s (locked)
+ * from where the hand stopped.  A slot of a kind in @kinds (a bit mask of
+ * 1 << SLOT_tag) with its reference bit set loses the bit; one without is
+ * offered to @fn, which returns 1 to take it (the slot gets SLOT_PENDING),
+ * 0 to pass, or -1 to stop (the hand stays on that leaf's bucket).  Slots
+ * marked SLOT_PENDING are skipped: whoever marked them must commit or
+ * unmark them.  One call visits each bucket at most once.
+ * Return the number of slots taken, or -1 if @fn stopped the walk.
+ */
+int idx_clock(struct idx_shard *s, unsigned buckets, unsigned kinds,
+	      int (*fn)(void *arg, uint64_t oid, uint32_t index, uint64_t slot),
+	      void *arg);
+
+/*
  * Take every leaf of @oid out of shard @s (locked), releasing fill
- * entries; adds the pages to *@pages and the same-filled ones to *@fills.
+ * entries; adds the pages to *@pages, the same-filled ones to *@fills and
+ * those on the backing file to *@files.
  * Returns the detached leaves for idx_leaves_release(), to be called
  * after unlocking.
  */
 struct idx_leaf *idx_detach_object(struct idx_shard *s, uint64_t oid,
-				   uint64_t *pages, uint64_t *fills);
+				   uint64_t *pages, uint64_t *fills,
+				   uint64_t *files);
 /*
- * Call @fn on every allocator handle in the detached @list, then free the
- * leaves.  No lock needed: the leaves are no longer reachable.
+ * Call @fn on every allocator handle and file slot in the detached @list
+ * (with the raw slot word), then free the leaves.  No lock needed: the
+ * leaves are no longer reachable.
  */
 void idx_leaves_release(struct tm_index *ix, struct idx_leaf *list,
-			void (*fn)(void *arg, uint64_t handle), void *arg);
+			void (*fn)(void *arg, uint64_t slot), void *arg);
 
 #endif /* TMEM_INDEX_H */

@@ -134,6 +134,17 @@ struct tm_os_ops {
 	void *(*malloc)(size_t n);
 	void *(*realloc)(void *p, size_t n);
 	void (*free)(void *p);
+	/*
+	 * The backing file (lib/backing.c).  open returns a descriptor or
+	 * -errno; pread/pwrite the bytes moved (maybe short) or -errno;
+	 * fallocate as fallocate(2).  NULL in a test's table means the
+	 * default's.
+	 */
+	int (*open)(const char *path, int flags, unsigned mode);
+	int (*close)(int fd);
+	long (*pread)(int fd, void *buf, size_t n, uint64_t off);
+	long (*pwrite)(int fd, const void *buf, size_t n, uint64_t off);
+	int (*fallocate)(int fd, int mode, uint64_t off, uint64_t len);
 };
 extern const struct tm_os_ops tm_os_default;
 /* The ops in force; reads one pointer (not on per-page hot paths). */

@@ -7,17 +7,19 @@
  * ENOSPC and EIO from the backing file) must be tested, and a test can
  * only make them happen on demand by swapping in failing ops (tm_os_set()).
  * The ops pointer is read when a module takes or returns a chunk (a zspage,
- * a leaf, a table), never per stored byte, so the indirection costs
- * nothing measurable.
+ * a leaf, a table) or does file I/O (a batch, a record read back), never
+ * per stored byte, so the indirection costs nothing measurable.
  *
  * Metadata is charged by malloc_usable_size(), i.e. what malloc really set
  * aside for us, not what we asked for: the pool limit is an honest budget.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -73,6 +75,37 @@ static int os_nohuge(void *addr, size_t len)
 	return madvise(addr, len, MADV_NOHUGEPAGE) ? -errno : 0;
 }
 
+static int os_open(const char *path, int flags, unsigned mode)
+{
+	int fd = open(path, flags | O_CLOEXEC, (mode_t)mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int os_close(int fd)
+{
+	return close(fd) ? -errno : 0;
+}
+
+static long os_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pread(fd, buf, n, (off_t)off);
+
+	return r < 0 ? -errno : (long)r;
+}
+
+static long os_pwrite(int fd, const void *buf, size_t n, uint64_t off)
+{
+	ssize_t r = pwrite(fd, buf, n, (off_t)off);
+
+	return r < 0 ? -errno : (long)r;
+}
+
+static int os_fallocate(int fd, int mode, uint64_t off, uint64_t len)
+{
+	return fallocate(fd, mode, (off_t)off, (off_t)len) ? -errno : 0;
+}
+
 const struct tm_os_ops tm_os_default = {
 	.map = os_map,
 	.unmap = os_unmap,
@@ -82,6 +115,11 @@ const struct tm_os_ops tm_os_default = {
 	.malloc = malloc,
 	.realloc = realloc,
 	.free = free,
+	.open = os_open,
+	.close = os_close,
+	.pread = os_pread,
+	.pwrite = os_pwrite,
+	.fallocate = os_fallocate,
 };
 
 static const struct tm_os_ops *os_ops = &tm_os_default;

@@ -5,6 +5,7 @@
 #ifndef TMEM_POOL_H
 #define TMEM_POOL_H
 
+#include "backing.h"
 #include "compress.h"
 #include "index.h"
 #include "internal.h"
@@ -30,6 +31,17 @@ struct tmem_pool {
 	_Atomic uint64_t flush_objects;
 	_Atomic uint64_t compactions;
 	_Atomic uint64_t compacted_bytes;
+
+	struct tm_backing *wb; /* the backing file, or NULL */
 };
+
+/* What admission compares with the limit: allocator memory + metadata. */
+static inline uint64_t pool_usage(struct tmem_pool *pool)
+{
+	return atomic_load_explicit(&pool->acct.pool_bytes,
+				    memory_order_relaxed) +
+	       atomic_load_explicit(&pool->acct.meta_bytes,
+				    memory_order_relaxed);
+}
 
 #endif /* TMEM_POOL_H */

@@ -51,6 +51,7 @@ TM_EXPORT int tmem_stats_get(struct tmem_pool *pool, struct tmem_stats *st)
 		all.gets += s->c.gets;
 		all.get_misses += s->c.get_misses;
 		all.flushes += s->c.flushes;
+		all.wb_pages += s->c.file_pages;
 		idx_unlock(s);
 	}
 	pool->za->stats(pool->zp, &zs);
@@ -68,6 +69,8 @@ TM_EXPORT int tmem_stats_get(struct tmem_pool *pool, struct tmem_stats *st)
 	all.compactions = load(&pool->compactions);
 	all.compacted_bytes = load(&pool->compacted_bytes);
 	all.pool_full_events = load(&pool->pool_full_events);
+	if (pool->wb)
+		wb_stats(pool->wb, &all);
 
 	all.size = size < sizeof(all) ? size : sizeof(all);
 	all.version = TMEM_STATS_VERSION;

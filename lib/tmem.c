@@ -10,9 +10,10 @@
  *   -> compress into the thread's scratch, capped at max_compressed
  *      (a page that does not fit is stored raw, in a whole page)
  *   -> allocator store -> index update -> free the replaced zpage.
- * Dedup and writeback slot in between later (the index reserves slot tag
- * 3 for a writeback location; a refused put is where writeback of cold
- * pages will make room instead of returning -ENOSPC).
+ * With a backing file (lib/backing.c), a put that finds the pool full
+ * waits while the writer thread writes the coldest zpages to the file,
+ * and a get of a page on file reads its record back.  Dedup slots in
+ * later.
  *
  * Concurrency: no global lock.  Compression runs with no lock held.  The
  * index shard lock is held only to swap a slot on put/flush, and across
@@ -31,18 +32,13 @@
 
 #include "pool.h"
 
-static uint64_t usage(struct tmem_pool *pool)
-{
-	return atomic_load_explicit(&pool->acct.pool_bytes,
-				    memory_order_relaxed) +
-	       atomic_load_explicit(&pool->acct.meta_bytes,
-				    memory_order_relaxed);
-}
-
 /*
  * zswap's hysteresis: once usage reaches the limit, refuse until it falls
  * below accept_threshold percent of it, so a pool at its limit does not
- * flap between accepting and refusing on every page.
+ * flap between accepting and refusing on every page.  A pool that holds
+ * no allocator memory at all accepts again whatever its metadata: the
+ * index's tables never shrink, and a limit below them (or a threshold of
+ * 0) would otherwise refuse every put forever.
  */
 static int admit(struct tmem_pool *pool)
 {
@@ -50,9 +46,11 @@ static int admit(struct tmem_pool *pool)
 
 	if (!pool->limit)
 		return 1;
-	used = usage(pool);
+	used = pool_usage(pool);
 	if (atomic_load_explicit(&pool->full, memory_order_relaxed)) {
-		if (used >= pool->accept)
+		if (used >= pool->accept &&
+		    atomic_load_explicit(&pool->acct.pool_bytes,
+					 memory_order_relaxed))
 			return 0;
 		atomic_store_explicit(&pool->full, 0, memory_order_relaxed);
 		return 1;
@@ -125,18 +123,52 @@ TM_EXPORT void tmem_pool_destroy(struct tmem_pool *pool)
 {
 	if (!pool)
 		return;
+	wb_close(pool->wb);
 	/* The allocator frees every zpage at once; no per-handle frees. */
 	pool->za->destroy(pool->zp);
 	idx_destroy(pool->index);
 	tm_os()->free(pool);
 }
 
+TM_EXPORT int tmem_pool_set_backing(struct tmem_pool *pool, const char *path)
+{
+	if (!pool || !path || !*path ||
+	    pool->params.kind != TMEM_POOL_PERSISTENT)
+		return -EINVAL;
+	if (pool->wb)
+		return -EBUSY;
+	return wb_open(pool, path, &pool->wb);
+}
+
+TM_EXPORT int tmem_pool_writeback(struct tmem_pool *pool, uint64_t bytes,
+				  uint64_t *written)
+{
+	if (written)
+		*written = 0;
+	if (!pool || !pool->wb)
+		return -EINVAL;
+	return wb_writeback_now(pool->wb, bytes, written);
+}
+
+/* Release what a slot that went away held (no shard lock held). */
+static void release(struct tmem_pool *pool, const struct idx_ref *old)
+{
+	if (old->kind == IDX_HANDLE)
+		pool->za->free(pool->zp, old->handle);
+	else if (old->kind == IDX_FILE)
+		wb_release(pool->wb, old->loc);
+}
+
 /* idx_leaves_release() callback. */
-static void free_handle(void *arg, uint64_t handle)
+static void release_slot(void *arg, uint64_t slot)
 {
 	struct tmem_pool *pool = arg;
+	uint64_t v = (slot & ~SLOT_PENDING) >> 2;
 
-	pool->za->free(pool->zp, handle);
+	if ((slot & SLOT_TAG_MASK) == SLOT_HANDLE)
+		pool->za->free(pool->zp, v);
+	else if ((slot & SLOT_TAG_MASK) == SLOT_FILE)
+		wb_release(pool->wb, v);
 }
 
 /* Shard counters for a stored page; @old is what the key held. */
@@ -150,6 +182,8 @@ static void count_store(struct idx_shard *s, int samefill,
 		s->c.overwrites++;
 	if (old->kind == IDX_FILL)
 		s->c.samefill_pages--;
+	if (old->kind == IDX_FILE)
+		s->c.file_pages--;
 	if (samefill) {
 		s->c.samefill_puts++;
 		s->c.samefill_pages++;
@@ -193,8 +227,9 @@ static int put_zpage(struct tmem_pool *pool, struct idx_shard *s, uint64_t oid,
 	if (ret)
 		return ret;
 
+	/* A raw page is stored cold: writeback takes it first. */
 	idx_lock(s);
-	ret = idx_store_handle(s, oid, index, handle, old);
+	ret = idx_store_handle(s, oid, index, handle, src != page, old);
 	if (!ret)
 		count_store(s, 0, old);
 	idx_unlock(s);
@@ -213,10 +248,15 @@ TM_EXPORT int tmem_put_page(struct tmem_pool *pool, uint64_t oid,
 
 	if (!pool || !page)
 		return -EINVAL;
+	/* With a backing file a full pool makes room (or, when the file
+	 * fails, stores above the limit); without one the caller keeps it. */
 	if (!admit(pool)) {
-		atomic_fetch_add_explicit(&pool->reject_pool_full, 1,
-					  memory_order_relaxed);
-		return -ENOSPC;
+		if (!pool->wb) {
+			atomic_fetch_add_explicit(&pool->reject_pool_full, 1,
+						  memory_order_relaxed);
+			return -ENOSPC;
+		}
+		wb_make_room(pool->wb); /* counts a put above the limit */
 	}
 	s = idx_shard_of(pool->index, oid, index);
 	if (samefill_check(page, &word))
@@ -228,8 +268,7 @@ TM_EXPORT int tmem_put_page(struct tmem_pool *pool, uint64_t oid,
 					  memory_order_relaxed);
 		return ret;
 	}
-	if (old.kind == IDX_HANDLE)
-		pool->za->free(pool->zp, old.handle);
+	release(pool, &old);
 	return 0;
 }
 
@@ -255,6 +294,14 @@ TM_EXPORT int tmem_get_page(struct tmem_pool *pool, uint64_t oid,
 	case IDX_FILL:
 		samefill_fill(page, ref.word);
 		break;
+	case IDX_FILE:
+		/* No shard lock across file I/O: the pin keeps the record's
+		 * segment from being cleaned away under the read. */
+		wb_pin(pool->wb, ref.loc);
+		s->c.gets++;
+		s->c.file_reads++;
+		idx_unlock(s);
+		return wb_read(pool->wb, ref.loc, oid, index, page);
 	case IDX_HANDLE:
 		src = pool->za->map(pool->zp, ref.handle, &len);
 		if (len == TM_PAGE_SIZE)
@@ -289,10 +336,11 @@ TM_EXPORT int tmem_flush_page(struct tmem_pool *pool, uint64_t oid,
 		s->c.stored_pages--;
 		if (old.kind == IDX_FILL)
 			s->c.samefill_pages--;
+		if (old.kind == IDX_FILE)
+			s->c.file_pages--;
 	}
 	idx_unlock(s);
-	if (old.kind == IDX_HANDLE)
-		pool->za->free(pool->zp, old.handle);
+	release(pool, &old);
 	return ret;
 }
 
@@ -305,16 +353,17 @@ TM_EXPORT int tmem_flush_object(struct tmem_pool *pool, uint64_t oid)
 		return -EINVAL;
 	for (i = 0; i < TM_ARRAY_SIZE(pool->index->shards); i++) {
 		struct idx_shard *s = &pool->index->shards[i];
-		uint64_t pages = 0, fills = 0;
+		uint64_t pages = 0, fills = 0, files = 0;
 		struct idx_leaf *list;
 
 		idx_lock(s);
-		list = idx_detach_object(s, oid, &pages, &fills);
+		list = idx_detach_object(s, oid, &pages, &fills, &files);
 		s->c.flushes += pages;
 		s->c.stored_pages -= pages;
 		s->c.samefill_pages -= fills;
+		s->c.file_pages -= files;
 		idx_unlock(s);
-		idx_leaves_release(pool->index, list, free_handle, pool);
+		idx_leaves_release(pool->index, list, release_slot, pool);
 		total += pages;
 	}
 	atomic_fetch_add_explicit(&pool->flush_objects, 1,
