@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "pagefile.h"
 #include "zram.h"
@@ -638,8 +639,11 @@ static void bench_usage(FILE *f)
 		"Usage: tmem bench BENCHMARK [OPTIONS]\n"
 		"\n"
 		"Benchmarks:\n"
-		"  store    put/get speed and density of a pool on a page corpus,\n"
-		"           beside the raw compressor and (--vs-zram) the kernel's zram\n"
+		"  store      put/get speed and density of a pool on a page corpus,\n"
+		"             beside the raw compressor and (--vs-zram) the kernel's zram\n"
+		"  writeback  a pool a quarter of the corpus's size with a backing file:\n"
+		"             put/get speed, bytes written per page written back, write\n"
+		"             amplification, beside an unlimited pool\n"
 		"\n"
 		"Run 'tmem bench BENCHMARK --help' for its options.\n");
 }
@@ -648,7 +652,7 @@ int cmd_bench(int argc, char *argv[])
 {
 	cli_cmd = "bench";
 	if (argc < 2)
-		return cli_usage_error("needs a benchmark: store");
+		return cli_usage_error("needs a benchmark: store or writeback");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
 		bench_usage(stdout);
@@ -656,5 +660,7 @@ int cmd_bench(int argc, char *argv[])
 	}
 	if (!strcmp(argv[1], "store"))
 		return bench_store(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "writeback"))
+		return bench_writeback(argc - 1, argv + 1);
 	return cli_usage_error("unknown benchmark '%s'", argv[1]);
 }

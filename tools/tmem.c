@@ -28,7 +28,8 @@ static const struct command commands[] = {
 	{ "estimate", cmd_estimate,
 	  "what tmem would save on a process's memory or a page file" },
 	{ "bench", cmd_bench,
-	  "benchmarks: 'bench store' measures a pool against its compressor and zram" },
+	  "benchmarks: 'bench store' (a pool vs its compressor and zram), "
+	  "'bench writeback'" },
 };
 
 static void usage(FILE *f)
