@@ -257,6 +257,33 @@ int tmem_pool_writeback(struct tmem_pool *pool, uint64_t bytes,
 			uint64_t *written);
 
 /**
+ * tmem_fork_prepare() - before fork(): pause writeback, copy backing files.
+ *
+ * A fork child gets a copy-on-write copy of every pool, but a backing file
+ * is one file, which the parent goes on writing and cleaning.  A process
+ * that forks while a pool has a backing file calls tmem_fork_prepare()
+ * before fork(), tmem_fork_parent() in the parent and tmem_fork_child() in
+ * the child after it (the three pthread_atfork() handlers; the library
+ * does not register them itself, so that a caller that forks by raw
+ * system calls, or holds locks of its own around fork, calls them in its
+ * own order).  Prepare pauses writeback and cleaning and copies each
+ * backing file's segments into a new unnamed file in the same directory
+ * (copy_file_range(2): in the kernel, or a reflink where the file system
+ * has them); the child gets the copy, so parent and child never write one
+ * file.  Fork takes as long as that copy; a pool with nothing on file
+ * copies nothing.  In the child, writeback runs on the thread that puts:
+ * it has no writer thread.  Without these calls (or if the copy fails) a
+ * child reads its pages on file from the parent's file, gets -EIO where
+ * the parent has cleaned a segment meanwhile, and never writes back.
+ * Context: may block on file I/O for as long as the copy takes.
+ */
+void tmem_fork_prepare(void);
+/* tmem_fork_parent() - after fork(), in the parent: resume writeback. */
+void tmem_fork_parent(void);
+/* tmem_fork_child() - after fork(), in the child: take the copies. */
+void tmem_fork_child(void);
+
+/**
  * tmem_pool_destroy() - drop every page of @pool and free it.
  * @pool: the pool, or NULL.
  *
@@ -395,7 +422,8 @@ int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
 	X(compactions, counter, calls, "tmem_pool_compact runs")               \
 	X(compacted_bytes, counter, bytes,                                     \
 	  "bytes returned to the OS by compaction")                            \
-	X(pool_full_events, counter, calls, "times the pool reached its limit") \
+	X(pool_full_events, counter, calls,                                    \
+	  "times the pool reached its limit")                                  \
 	X(wb_pages, gauge, pages, "pages on the backing file now")             \
 	X(wb_segments, gauge, segments, "backing file segments in use")        \
 	X(wb_file_bytes, gauge, bytes,                                         \
@@ -411,7 +439,7 @@ int tmem_pool_compact(struct tmem_pool *pool, uint64_t *freed);
 	X(wb_bytes_written, counter, bytes,                                    \
 	  "all bytes written to the file, cleaning included")                  \
 	X(wb_freed_bytes, counter, bytes,                                      \
-	  "pool memory given back by writeback and the compaction after it")  \
+	  "pool memory given back by writeback and the compaction after it")   \
 	X(wb_read_pages, counter, pages, "gets served from the file")          \
 	X(wb_read_bytes, counter, bytes,                                       \
 	  "bytes read from the file by gets and the cleaner")                  \
@@ -579,6 +607,16 @@ int tmem_compress_page(unsigned c, int level, const void *page, void *dst,
  * Context: thread-safe.
  */
 int tmem_decompress_page(unsigned c, const void *src, size_t len, void *page);
+
+/**
+ * tmem_pool_backing_fd() - the descriptor of @pool's backing file, for a
+ * caller that must keep it from being closed (tmem run's shim guards it
+ * against a program's close_range()).
+ *
+ * Return: the descriptor; -ENOENT if @pool is NULL or has no backing file.
+ * Context: any.
+ */
+int tmem_pool_backing_fd(struct tmem_pool *pool);
 
 /**
  * tmem_page_is_samefilled() - whether @page is one 64-bit word repeated.

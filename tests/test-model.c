@@ -77,7 +77,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void run_config(unsigned comp, uint64_t pool_max,
+static void run_config(unsigned comp, uint64_t pool_max, int backed,
 		       struct limit_seen *seen)
 {
 	unsigned char page[PG_SIZE], want[PG_SIZE];
@@ -95,6 +95,13 @@ static void run_config(unsigned comp, uint64_t pool_max,
 	p.compressor = comp;
 	p.pool_max = pool_max;
 	REQUIRE_EQ(tmem_pool_create(&p, &pool), 0);
+	if (backed) {
+		const char *dir = getenv("TMPDIR");
+
+		REQUIRE_EQ(
+			tmem_pool_set_backing(pool, dir && *dir ? dir : "/tmp"),
+			0);
+	}
 
 	for (it = 0; it < iterations; it++) {
 		enum op op = pick(mix, th_rand(&rng) % 100);
@@ -120,7 +127,7 @@ static void run_config(unsigned comp, uint64_t pool_max,
 					seen->reaccepted++;
 					mix = mix_fill;
 				}
-			} else if (pool_max && ret == -ENOSPC) {
+			} else if (pool_max && !backed && ret == -ENOSPC) {
 				seen->refused++;
 				mix = mix_drain;
 				if (r->present) {
@@ -188,6 +195,22 @@ static void run_config(unsigned comp, uint64_t pool_max,
 	CHECK_EQ(tmem_stats_get(pool, &st), 0);
 	CHECK_EQ(st.stored_pages, stored);
 	CHECK_EQ(st.reject_pool_full, seen->refused);
+	if (backed) {
+		/* The limit was really hit: pages went to the file and
+		 * came back from it, with no error and none refused. */
+		fprintf(stderr,
+			"  backed pool: %llu pages written back, %llu read "
+			"back, %llu segments cleaned\n",
+			(unsigned long long)st.wb_written_pages,
+			(unsigned long long)st.wb_read_pages,
+			(unsigned long long)st.wb_cleaned_segments);
+		CHECK(st.wb_written_pages > 0);
+		CHECK(st.wb_read_pages > 0);
+		CHECK_EQ(st.wb_write_errors + st.wb_read_errors +
+				 st.wb_checksum_errors,
+			 0);
+		CHECK_EQ(st.reject_pool_full, 0);
+	}
 	tmem_pool_destroy(pool);
 }
 
@@ -197,7 +220,7 @@ static void test_unlimited(void)
 {
 	struct limit_seen seen = { 0 };
 
-	run_config(cur_comp, 0, &seen);
+	run_config(cur_comp, 0, 0, &seen);
 	CHECK_EQ(seen.refused, 0);
 }
 
@@ -210,7 +233,7 @@ static void test_limited(void)
 	 * of the key space, so filling reaches the limit within a few
 	 * hundred puts.
 	 */
-	run_config(cur_comp, 512 * 1024, &seen);
+	run_config(cur_comp, 512 * 1024, 0, &seen);
 	fprintf(stderr,
 		"  limited pool: %lu puts refused (%lu over a stored page, "
 		"kept), accepted again %lu times\n",
@@ -218,6 +241,15 @@ static void test_limited(void)
 	CHECK(seen.refused > 0);
 	CHECK(seen.refused_kept > 0);
 	CHECK(seen.reaccepted > 0);
+}
+
+static void test_backed(void)
+{
+	struct limit_seen seen = { 0 };
+
+	/* The limited pool's limit, with a backing file: no put refused. */
+	run_config(cur_comp, 512 * 1024, 1, &seen);
+	CHECK_EQ(seen.refused, 0);
 }
 
 int main(int argc, char **argv)
@@ -257,6 +289,8 @@ int main(int argc, char **argv)
 		    "random put/get/flush sequences match the reference map");
 		RUN(test_limited,
 		    "with a small pool limit, refused puts keep the old page");
+		RUN(test_backed, "with a small limit and a backing file, "
+				 "pages go to file and match the map");
 	}
 	return th_finish();
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -488,6 +489,82 @@ static void test_threads(void)
 	tmem_pool_destroy(pool);
 }
 
+/* Every page of (oid, 0..n-1) at version v reads back whole. */
+static unsigned verify(struct tmem_pool *pool, uint64_t oid, uint32_t n,
+		       unsigned v)
+{
+	unsigned char page[PG_SIZE], out[PG_SIZE];
+	unsigned bad = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		make(page, oid, i, v);
+		if (tmem_get_page(pool, oid, i, out) ||
+		    memcmp(page, out, PG_SIZE))
+			bad++;
+	}
+	return bad;
+}
+
+static void put_all(struct tmem_pool *pool, uint64_t oid, uint32_t n,
+		    unsigned v)
+{
+	unsigned char page[PG_SIZE];
+
+	for (uint32_t i = 0; i < n; i++) {
+		make(page, oid, i, v);
+		tmem_put_page(pool, oid, i, page);
+	}
+}
+
+/*
+ * Across fork the child keeps its pages on file while the parent
+ * rewrites, flushes and cleans its own file: with the fork calls, the
+ * child has a copy and reads every page back.
+ */
+static void test_fork(void)
+{
+	enum { N = 3000 };
+	struct tmem_pool *pool = backed_pool(0, 80, TMEM_COMP_LZ4);
+	struct tmem_stats st;
+	uint64_t n;
+	int status = -1;
+	pid_t pid;
+
+	REQUIRE(pool);
+	put_all(pool, 7, N, 0);
+	REQUIRE_EQ(tmem_pool_writeback(pool, 0, &n), 0);
+	stats(pool, &st);
+	REQUIRE(st.wb_pages > N / 2);
+	tmem_fork_prepare();
+	pid = fork();
+	if (pid == 0) {
+		unsigned bad;
+
+		tmem_fork_child();
+		usleep(200000); /* let the parent churn its file first */
+		bad = verify(pool, 7, N, 0);
+		/* The child writes back to its own file. */
+		put_all(pool, 7, N, 5);
+		if (tmem_pool_writeback(pool, 0, &n) || !n)
+			bad++;
+		bad += verify(pool, 7, N, 5);
+		_exit(bad ? 1 : 0);
+	}
+	tmem_fork_parent();
+	REQUIRE(pid > 0);
+	for (unsigned r = 1; r < 4; r++) {
+		put_all(pool, 7, N, r);
+		CHECK_EQ(tmem_pool_writeback(pool, 0, &n), 0);
+	}
+	CHECK_EQ(verify(pool, 7, N, 3), 0);
+	stats(pool, &st);
+	CHECK(st.wb_cleaned_segments > 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ(verify(pool, 7, N, 3), 0);
+	tmem_pool_destroy(pool);
+}
+
 int main(void)
 {
 	RUN(test_errors, "set_backing: bad paths, a file path, twice");
@@ -497,5 +574,6 @@ int main(void)
 	RUN(test_read_faults, "EIO, short read, corruption: -EIO, no loss");
 	RUN(test_admission, "accept_threshold 0/100, tiny limit: no lockup");
 	RUN(test_threads, "racing put/get/flush with writeback and cleaning");
+	RUN(test_fork, "a fork child keeps its pages on file; parent cleans");
 	return th_finish();
 }
