@@ -25,6 +25,8 @@
 #define WB_IDLE_NS 1000000000ull /* the writer's wake-up when idle */
 #define WB_WAIT_NS 50000000ull /* a waiting put rechecks this often */
 #define WB_CLOCK_BUCKETS 64u /* leaf buckets per shard visit */
+#define WB_HOT 0
+#define WB_COLD 1
 #define WB_NOTHING_LEFT 1 /* writeback(): every page is on file already */
 
 struct wb_hdr {
@@ -90,7 +92,15 @@ struct tm_backing {
 	struct wb_seg *chunks[WB_MAX_CHUNKS];
 	uint32_t nsegs; /* segments the file has had */
 	uint32_t free_head; /* 1-based, 0 = none */
-	uint32_t head; /* the open segment, 1-based, 0 = none */
+	/*
+	 * Two open segments, 1-based, 0 = none: pages written back go to
+	 * head[WB_HOT], records the cleaner moves to head[WB_COLD].  A
+	 * record that survived a cleaning is likely to survive the next, so
+	 * keeping it apart from fresh ones leaves segments either mostly
+	 * live or mostly dead, which is what makes cleaning cheap.
+	 */
+	uint32_t head[2];
+	unsigned cur; /* the head the batch being built goes to */
 	uint8_t *buf; /* the batch: WB_BATCH bytes */
 	uint32_t used, cap; /* bytes in buf, bytes this batch may take */
 	struct wb_item *items;
