@@ -173,6 +173,33 @@ static void test_churn(void)
 	tmem_pool_destroy(pool);
 }
 
+/* Every page of (oid, 0..n-1) at version v reads back whole. */
+static unsigned verify(struct tmem_pool *pool, uint64_t oid, uint32_t n,
+		       unsigned v)
+{
+	unsigned char page[PG_SIZE], out[PG_SIZE];
+	unsigned bad = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		make(page, oid, i, v);
+		if (tmem_get_page(pool, oid, i, out) ||
+		    memcmp(page, out, PG_SIZE))
+			bad++;
+	}
+	return bad;
+}
+
+static void put_all(struct tmem_pool *pool, uint64_t oid, uint32_t n,
+		    unsigned v)
+{
+	unsigned char page[PG_SIZE];
+
+	for (uint32_t i = 0; i < n; i++) {
+		make(page, oid, i, v);
+		tmem_put_page(pool, oid, i, page);
+	}
+}
+
 /* ---- injected faults ------------------------------------------------- */
 
 static _Atomic int fail_write; /* -errno to return, 0 = pass */
@@ -207,10 +234,9 @@ static void test_write_faults(void)
 	enum { N = 3000 };
 	struct tm_os_ops ops = tm_os_default;
 	struct tmem_pool *pool;
-	unsigned char page[PG_SIZE], out[PG_SIZE];
+	unsigned char page[PG_SIZE];
 	struct tmem_stats st;
 	uint64_t n = 0;
-	unsigned bad = 0;
 	int errs[] = { -ENOSPC, -EIO };
 
 	ops.pwrite = f_pwrite;
@@ -230,24 +256,12 @@ static void test_write_faults(void)
 		CHECK_EQ(st.wb_written_pages, 0);
 		CHECK_EQ(tmem_pool_writeback(pool, 0, &n), errs[e]);
 		CHECK_EQ(n, 0);
-		for (uint32_t i = 0; i < N; i++) {
-			make(page, 3, i, e);
-			if (tmem_get_page(pool, 3, i, out) ||
-			    memcmp(page, out, PG_SIZE))
-				bad++;
-		}
-		CHECK_EQ(bad, 0);
+		CHECK_EQ(verify(pool, 3, N, e), 0);
 		/* The disk is back: writeback works again, nothing lost. */
 		atomic_store(&fail_write, 0);
 		CHECK_EQ(tmem_pool_writeback(pool, 0, &n), 0);
 		CHECK(n > N / 2);
-		for (uint32_t i = 0; i < N; i++) {
-			make(page, 3, i, e);
-			if (tmem_get_page(pool, 3, i, out) ||
-			    memcmp(page, out, PG_SIZE))
-				bad++;
-		}
-		CHECK_EQ(bad, 0);
+		CHECK_EQ(verify(pool, 3, N, e), 0);
 		tmem_pool_destroy(pool);
 	}
 	tm_os_set(NULL);
@@ -491,33 +505,6 @@ static void test_threads(void)
 	}
 	CHECK_EQ(bad, 0);
 	tmem_pool_destroy(pool);
-}
-
-/* Every page of (oid, 0..n-1) at version v reads back whole. */
-static unsigned verify(struct tmem_pool *pool, uint64_t oid, uint32_t n,
-		       unsigned v)
-{
-	unsigned char page[PG_SIZE], out[PG_SIZE];
-	unsigned bad = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		make(page, oid, i, v);
-		if (tmem_get_page(pool, oid, i, out) ||
-		    memcmp(page, out, PG_SIZE))
-			bad++;
-	}
-	return bad;
-}
-
-static void put_all(struct tmem_pool *pool, uint64_t oid, uint32_t n,
-		    unsigned v)
-{
-	unsigned char page[PG_SIZE];
-
-	for (uint32_t i = 0; i < n; i++) {
-		make(page, oid, i, v);
-		tmem_put_page(pool, oid, i, page);
-	}
 }
 
 /*
