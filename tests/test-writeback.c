@@ -491,8 +491,13 @@ static void test_threads(void)
 	}
 	CHECK_EQ(bad, 0);
 	stats(pool, &st);
+	fprintf(stderr, "  %llu written back, %llu read back, %llu cleaned\n",
+		(unsigned long long)st.wb_written_pages,
+		(unsigned long long)st.wb_read_pages,
+		(unsigned long long)st.wb_cleaned_segments);
 	CHECK(st.wb_written_pages > 0);
 	CHECK(st.wb_read_pages > 0);
+	CHECK(st.wb_cleaned_segments > 0);
 	CHECK_EQ(st.wb_checksum_errors, 0);
 	CHECK_EQ(st.wb_read_errors, 0);
 	/* Every key still stored reads back whole. */
