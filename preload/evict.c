@@ -301,6 +301,7 @@ static void update_pool_stats(void)
 	struct tmem_stats ps = { .size = sizeof(ps) };
 	size_t meta = 0;
 
+	rg.last_stats = now_ns();
 	if (tmem_stats_get(rg.pool, &ps))
 		return;
 	/* Compaction walks every class: a few times a second at most. */
@@ -325,6 +326,15 @@ static void update_pool_stats(void)
 	STAT_SET(pool_metadata_bytes, ps.metadata_bytes);
 	STAT_SET(compressed_bytes, ps.compressed_bytes);
 	STAT_SET(samefill_pages, ps.samefill_puts);
+	STAT_SET(writebacks, ps.wb_written_pages);
+	STAT_SET(backing_pages, ps.wb_pages);
+	STAT_SET(backing_file_bytes, ps.wb_file_bytes);
+	STAT_SET(backing_bytes_written, ps.wb_bytes_written);
+	STAT_SET(backing_read_pages, ps.wb_read_pages);
+	STAT_SET(backing_waits, ps.wb_waits);
+	STAT_SET(backing_write_errors, ps.wb_write_errors);
+	STAT_SET(backing_read_errors,
+		 ps.wb_read_errors + ps.wb_checksum_errors);
 	/* a state byte and an eviction stamp per page of the clock's domain */
 	for (int a = 0; a < 2; a++)
 		meta += (rg.hi[a] - rg.lo[a]) * (1 + sizeof(*rg.evicted_at));
@@ -381,7 +391,12 @@ void *rg_evictor_main(void *arg)
 			pins_scan();
 			got = evict_batch();
 
-			if (rg.refusals)
+			/* Also while eviction runs without a pause (a program
+			 * streaming through more than the budget, with a backing
+			 * file): the counters must not stay as they were when
+			 * it began. */
+			if (rg.refusals ||
+			    now_ns() - rg.last_stats > RG_STATS_NS)
 				update_pool_stats();
 
 			pthread_mutex_lock(&rg.tmu);

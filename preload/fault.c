@@ -139,14 +139,8 @@ static size_t serve_stored(char *page, size_t i, uint8_t s)
 		STAT_ADD(stale_faults, 1); /* still mapped, not stored yet */
 		return 1;
 	}
-	if (err) {
-		/* The pool lost a page it accepted: nothing correct can be
-		 * given to the program. */
-		tm_log("tmem: fatal: page %p could not be read back from the "
-		       "pool (%d)\n",
-		       (void *)page, err);
-		abort();
-	}
+	if (err)
+		rg_lost_page(page, err);
 	for (size_t k = 1; k < n; k++)
 		if (tmem_get_page(rg.pool, RG_POOL_OID, (uint32_t)(i + k),
 				  rg_staging + (k << TM_PAGE_SHIFT))) {

@@ -43,12 +43,14 @@ void rg_atfork_prepare(void)
 		return;
 	pthread_mutex_lock(&rg.batch);
 	pthread_mutex_lock(&rg.lock);
+	backing_fork_prepare();
 }
 
 void rg_atfork_parent(void)
 {
 	if (!rg.base)
 		return;
+	backing_fork_parent();
 	pthread_mutex_unlock(&rg.lock);
 	pthread_mutex_unlock(&rg.batch);
 }
@@ -169,6 +171,8 @@ int rg_atfork_child(int shared_files)
 	if (!rg.base)
 		return 0;
 	rg_init_sync();
+	/* before anything uses the pool: the library's state for the child */
+	backing_fork_child(shared_files);
 	/* A clone() child that shares the descriptor table would close the
 	 * parent's: it leaves them (and they stay tmem's, untouchable). */
 	if (!shared_files) {
@@ -188,6 +192,7 @@ int rg_atfork_child(int shared_files)
 				rg.pool_max);
 	rg.st->region_resident_pages = resident;
 	rg.st->pool_pages = pooled;
+	backing_stats_reset();
 	atomic_store(&rg.stuck, 0);
 	apply_fork_advice();
 	err = uffd_open(&fd, &how);

@@ -29,6 +29,7 @@ struct rg_config {
 	uint64_t region; /* virtual size reserved, bytes */
 	char compressor[16];
 	int top; /* this is the process `tmem run` started */
+	const char *backing; /* TMEM_RUN_BACKING: a directory, or NULL */
 };
 
 /* Raw system calls: never interposed, never allocate. */
@@ -78,12 +79,30 @@ int rg_move(void *dst, void *src, size_t len);
 void rg_atfork_prepare(void);
 void rg_atfork_parent(void);
 int rg_atfork_child(int shared_files);
-/* tmem's own descriptors: never closed by the program's calls. */
-#define RG_OWN_FDS 3
+/* tmem's own descriptors: never closed by the program's calls (the
+ * userfaultfd, statm, a pidfd, two backing files). */
+#define RG_OWN_FDS 5
 bool rg_owns_fd(int fd);
 int rg_own_fds(int *fds); /* ascending; returns the count */
 void rg_move_fd_away(int fd);
 void rg_exit(void);
+
+/* backing.c: the backing file (--backing-file), its descriptors, and
+ * the file ops of the library's OS layer (shim.c). */
+void backing_config(const char *dir);
+void backing_setup(void);
+int backing_fds(int *fds);
+void backing_move_fd_away(int fd);
+void backing_fork_prepare(void);
+void backing_fork_shares_files(void);
+void backing_fork_parent(void);
+void backing_fork_child(int shared_files);
+void backing_stats_reset(void);
+int backing_open(const char *path, int flags, unsigned mode);
+int backing_close(int fd);
+long backing_pread(int fd, void *buf, size_t n, uint64_t off);
+long backing_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+int backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
 
 /* stats-page.c: <run dir>/<pid> (docs/run.md), or @local when it cannot
  * be had. */

@@ -125,6 +125,8 @@ static long fork_wrapped(long n, long a, long b, long c, long d, long e,
 	long r;
 
 	shim_fork_prepare();
+	if (shared_files)
+		backing_fork_shares_files();
 	r = raw_syscall(n, a, b, c, d, e, 0);
 	if (r == 0)
 		shim_fork_child(shared_files);
@@ -190,6 +192,8 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	clone_call.fn = fn;
 	clone_call.arg = arg;
 	clone_call.shared_files = !!(flags & CLONE_FILES);
+	if (clone_call.shared_files)
+		backing_fork_shares_files();
 	r = real_clone(clone_child, stack, flags, NULL, ptid, tls, ctid);
 	shim_fork_parent();
 	return r;

@@ -182,6 +182,27 @@ static void release_tables(size_t first, size_t end)
 }
 
 /*
+ * The pool cannot give back page @page, which it accepted: a read error
+ * or a record failing its checksum on the backing file (-EIO), or a bug.
+ * Nothing correct can be given to the program, and wrong bytes never
+ * are: the process ends here, as the kernel ends one whose swap-in fails.
+ */
+void rg_lost_page(const void *page, int err)
+{
+	if (err == -EIO)
+		tm_log("tmem: fatal: page %p could not be read back from the "
+		       "backing file (read error, or a record that failed its "
+		       "checksum): ending the process rather than giving it "
+		       "wrong bytes\n",
+		       page);
+	else
+		tm_log("tmem: fatal: page %p could not be read back from the "
+		       "pool (%d)\n",
+		       page, err);
+	abort();
+}
+
+/*
  * Forget page @i's data: its pool copy flushed (counted in @pool), a
  * resident page counted in @res (the caller drops it), its state reset
  * to its @keep flags.  Called with rg.lock held.
@@ -436,10 +457,10 @@ int rg_move(void *dst, void *src, size_t len)
 		case PS_POOL:
 			err = tmem_get_page(rg.pool, RG_POOL_OID,
 					    (uint32_t)(s0 + k), rg_staging);
-			if (!err)
-				err = tmem_put_page(rg.pool, RG_POOL_OID,
-						    (uint32_t)(d0 + k),
-						    rg_staging);
+			if (err)
+				rg_lost_page(page_addr(s0 + k), err);
+			err = tmem_put_page(rg.pool, RG_POOL_OID,
+					    (uint32_t)(d0 + k), rg_staging);
 			if (!err) {
 				rg.state[d0 + k] = PS_POOL;
 				touch_bounds(d0 + k);
@@ -622,16 +643,24 @@ uint64_t rg_reserved_bytes(void)
 
 bool rg_owns_fd(int fd)
 {
-	return fd >= 0 && rg.base &&
-	       (fd == rg.uffd || fd == rg.statm_fd || fd == rg.pidfd);
+	int c[RG_OWN_FDS], n;
+
+	if (fd < 0 || !rg.base)
+		return false;
+	n = rg_own_fds(c);
+	for (int k = 0; k < n; k++)
+		if (c[k] == fd)
+			return true;
+	return false;
 }
 
 int rg_own_fds(int *fds)
 {
-	int n = 0, c[RG_OWN_FDS] = { rg.uffd, rg.statm_fd, rg.pidfd };
+	int n = 0, c[RG_OWN_FDS] = { rg.uffd, rg.statm_fd, rg.pidfd, -1, -1 };
 
 	if (!rg.base)
 		return 0;
+	backing_fds(c + 3);
 	for (int k = 0; k < RG_OWN_FDS; k++)
 		if (c[k] >= 0) {
 			int j = n++;
@@ -649,11 +678,12 @@ int rg_own_fds(int *fds)
  * number it asked for. */
 void rg_move_fd_away(int fd)
 {
-	int *own[RG_OWN_FDS] = { &rg.uffd, &rg.statm_fd, &rg.pidfd };
+	int *own[3] = { &rg.uffd, &rg.statm_fd, &rg.pidfd };
 
 	if (!rg_owns_fd(fd))
 		return;
-	for (int k = 0; k < RG_OWN_FDS; k++) {
+	backing_move_fd_away(fd);
+	for (int k = 0; k < 3; k++) {
 		int nfd;
 
 		if (*own[k] != fd)
@@ -786,6 +816,8 @@ int rg_init(const struct rg_config *cfg, void **arena, size_t *arena_len,
 	rg.statm_fd = rg_high_fd(rg.statm_fd);
 	rg.st = stats_page_open(&rg.st_local, rg.compressor, rg.ram,
 				rg.pool_max);
+	backing_config(cfg->backing);
+	backing_setup();
 	rg_read_rss();
 	warm_up();
 	err = rg_start_handlers();

@@ -48,6 +48,7 @@
 #define RG_MAX_PAGES (1ull << 32) /* pool page index is 32 bits */
 #define RG_PROT_SHARE 240 /* protected pages: at most this /256 of resident */
 #define RG_PROT_DISTANCE 2 /* refault distance protecting: x resident pages */
+#define RG_STATS_NS 50000000ull /* pool counters on the stats page: this old */
 _Static_assert(RG_BATCH >= 64 && RG_BATCH <= 512, "batch size");
 
 struct region {
@@ -82,7 +83,7 @@ struct region {
 	struct tmem_run_stats st_local; /* when no shm page could be had */
 	int warned_pool_full, warned_budget;
 	int compacted_since_refusal;
-	uint64_t refusals, last_compact;
+	uint64_t refusals, last_compact, last_stats;
 	int top;
 	char compressor[16];
 	uint64_t pool_max;
@@ -159,6 +160,7 @@ int rg_self_pidfd(void);
 int rg_high_fd(int fd);
 void rg_drop_page(size_t i, uint8_t keep, uint64_t *res, uint64_t *pool);
 void rg_thread_started(void);
+void rg_lost_page(const void *page, int err) __attribute__((noreturn));
 /* fault.c */
 void *rg_handler_main(void *arg);
 int rg_serve_once(int timeout_ms);

@@ -654,6 +654,12 @@ static const struct tm_os_ops shim_os = {
 	.malloc = __libc_malloc,
 	.realloc = __libc_realloc,
 	.free = __libc_free,
+	/* the backing file's descriptors are tmem's (backing.c) */
+	.open = backing_open,
+	.close = backing_close,
+	.pread = backing_pread,
+	.pwrite = backing_pwrite,
+	.fallocate = backing_fallocate,
 };
 
 static uint64_t env_size(const char *name, uint64_t def)
@@ -795,6 +801,7 @@ __attribute__((constructor)) static void shim_init(void)
 	s = getenv("TMEM_RUN_COMPRESSOR");
 	if (s)
 		strncpy(cfg.compressor, s, sizeof(cfg.compressor) - 1);
+	cfg.backing = getenv("TMEM_RUN_BACKING");
 	s = getenv("TMEM_RUN_TOP");
 	cfg.top = s && (pid_t)strtol(s, NULL, 10) == getpid();
 
