@@ -378,8 +378,9 @@ static int run_config(struct wbench *b, enum config c, struct wb_times *t,
 	if (c == CFG_WB) {
 		err = tmem_pool_set_backing(pool, b->dir);
 		if (err) {
+			/* an open(2) errno: tmem_strerror() words them for keys */
 			cli_error("backing file in %s: %s", b->dir,
-				  tmem_strerror(err));
+				  strerror(-err));
 			goto destroy;
 		}
 	}
