@@ -367,6 +367,23 @@ static void budget_message(void)
 	       (unsigned long long)(rss > managed ? rss - managed : rss) + 4);
 }
 
+/*
+ * Nothing resident could be evicted, but the budget counts the pool too:
+ * with a backing file, write the pool's coldest pages to it (and compact)
+ * until the process is back under the low mark.  Without one,
+ * tmem_pool_writeback() says -EINVAL and nothing changes.  Return whether
+ * any page went to the file.
+ */
+static int shrink_pool(void)
+{
+	uint64_t rss = rg_read_rss(), n = 0;
+
+	if (rss <= rg.low || tmem_pool_writeback(rg.pool, rss - rg.low, &n))
+		return 0;
+	update_pool_stats();
+	return n > 0;
+}
+
 void *rg_evictor_main(void *arg)
 {
 	(void)arg;
@@ -402,6 +419,10 @@ void *rg_evictor_main(void *arg)
 			pthread_mutex_lock(&rg.tmu);
 			pthread_cond_broadcast(&rg.progress);
 			pthread_mutex_unlock(&rg.tmu);
+			if (!got && shrink_pool()) {
+				atomic_store(&rg.stuck, 0);
+				continue;
+			}
 			if (!got) {
 				if (!rg.warned_budget && !rg.warned_pool_full) {
 					rg.warned_budget = 1;
