@@ -213,6 +213,11 @@ void wb_close(struct tm_backing *b)
  */
 static int copy_segments(struct tm_backing *b, int to)
 {
+	/* A caller's own file ops may number descriptors their own way
+	 * (tmem run's shim does): then only they may touch them. */
+	int kernel_copy = OS_FILE(pread) == tm_os_default.pread &&
+			  OS_FILE(pwrite) == tm_os_default.pwrite;
+
 	for (uint32_t i = 0; i < b->nsegs; i++) {
 		struct wb_seg *sg = seg(b, i);
 		loff_t in = (loff_t)i << WB_SEG_SHIFT, out = in;
@@ -221,9 +226,12 @@ static int copy_segments(struct tm_backing *b, int to)
 		if (sg->state == SEG_FREE)
 			continue;
 		while (left) {
-			ssize_t n =
-				copy_file_range(b->fd, &in, to, &out, left, 0);
+			ssize_t n = -1;
 
+			errno = EOPNOTSUPP;
+			if (kernel_copy)
+				n = copy_file_range(b->fd, &in, to, &out, left,
+						    0);
 			if (n <= 0) {
 				if (n < 0 && errno != EXDEV &&
 				    errno != EOPNOTSUPP && errno != ENOSYS &&

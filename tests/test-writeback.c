@@ -517,7 +517,7 @@ static void test_threads(void)
  * rewrites, flushes and cleans its own file: with the fork calls, the
  * child has a copy and reads every page back.
  */
-static void test_fork(void)
+static void fork_case(void)
 {
 	enum { N = 3000 };
 	struct tmem_pool *pool = backed_pool(0, 80, TMEM_COMP_LZ4);
@@ -559,6 +559,26 @@ static void test_fork(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK_EQ(verify(pool, 7, N, 3), 0);
 	tmem_pool_destroy(pool);
+}
+
+static long counting_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+	atomic_fetch_add(&fail_read, 0); /* a caller's op, not the default */
+	return tm_os_default.pread(fd, buf, n, off);
+}
+
+static void test_fork(void)
+{
+	struct tm_os_ops ops = tm_os_default;
+
+	/* The kernel copies (copy_file_range) ... */
+	fork_case();
+	/* ... unless the caller's own file ops are installed: then the copy
+	 * goes through them, as tmem run's descriptor numbers require. */
+	ops.pread = counting_pread;
+	tm_os_set(&ops);
+	fork_case();
+	tm_os_set(NULL);
 }
 
 int main(void)
