@@ -437,6 +437,28 @@ t_bench_table() {
 }
 test_case "bench store prints a table by default" t_bench_table
 
+# ---------------------------------------------------------------------
+# bench writeback
+# ---------------------------------------------------------------------
+
+# The pool holds a quarter of the data set: the rest must go to the file
+# and come back (the bench verifies every get itself and exits 1 on a
+# wrong byte); the JSON carries the keys the issue names.
+t_bench_writeback() {
+	run bench writeback --corpus "$tmp/mix.pages.zst" --json --repeat 1 \
+		--scale 8 --dir "$tmp"
+	[ $rc -eq 0 ] || return 1
+	json 'for my $k (qw(pages_written_back bytes_written payload_bytes_written
+			  write_amplification put_mbps get_mbps)) {
+		unless (num($j->{$k})) { print "  $k missing\n"; return 0 } }
+	      1' || return 1
+	json '$j->{pages_written_back} > 0 &&
+	      $j->{bytes_written} >= $j->{payload_bytes_written} &&
+	      $j->{payload_bytes_written} > 0 && $j->{write_amplification} >= 1'
+}
+test_case "bench writeback --json: pages go to the file, keys present" t_bench_writeback
+test_case "bench writeback needs --corpus" expect_usage --corpus bench writeback
+
 # zram0 is the machine's: used only if present, we are root, and it is idle.
 t_bench_zram() {
 	if [ ! -e /sys/block/zram0 ]; then
