@@ -442,11 +442,6 @@ out:
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
-static double div0(double a, double b)
-{
-	return b > 0 ? a / b : 0;
-}
-
 /* The derived figures, for both outputs. */
 struct wb_derived {
 	double per_page; /* record bytes per page written back */
@@ -460,15 +455,15 @@ static void derive(const struct wbench *b, struct wb_derived *d)
 {
 	const struct tmem_stats *s = &b->st[CFG_WB];
 
-	d->per_page =
-		div0((double)s->wb_payload_bytes, (double)s->wb_written_pages);
-	d->all_per_page =
-		div0((double)s->wb_bytes_written, (double)s->wb_written_pages);
-	d->wamp =
-		div0((double)s->wb_bytes_written, (double)s->wb_payload_bytes);
-	d->freed_per_byte =
-		div0((double)s->wb_freed_bytes, (double)s->wb_payload_bytes);
-	d->hit_file = div0((double)s->wb_read_pages, (double)b->ngets);
+	d->per_page = bench_div0((double)s->wb_payload_bytes,
+				 (double)s->wb_written_pages);
+	d->all_per_page = bench_div0((double)s->wb_bytes_written,
+				     (double)s->wb_written_pages);
+	d->wamp = bench_div0((double)s->wb_bytes_written,
+			     (double)s->wb_payload_bytes);
+	d->freed_per_byte = bench_div0((double)s->wb_freed_bytes,
+				       (double)s->wb_payload_bytes);
+	d->hit_file = bench_div0((double)s->wb_read_pages, (double)b->ngets);
 }
 
 static const char *comp_name(const struct wbench *b)
@@ -508,9 +503,9 @@ static void print_json(const struct wbench *b)
 	       "\"get_ratio\":%.3f,\"overwrite_ratio\":%.3f,",
 	       b->put_mbps[CFG_WB], b->get_mbps[CFG_WB], b->ow_mbps[CFG_WB],
 	       b->put_mbps[CFG_MEM], b->get_mbps[CFG_MEM], b->ow_mbps[CFG_MEM],
-	       div0(b->put_mbps[CFG_WB], b->put_mbps[CFG_MEM]),
-	       div0(b->get_mbps[CFG_WB], b->get_mbps[CFG_MEM]),
-	       div0(b->ow_mbps[CFG_WB], b->ow_mbps[CFG_MEM]));
+	       bench_div0(b->put_mbps[CFG_WB], b->put_mbps[CFG_MEM]),
+	       bench_div0(b->get_mbps[CFG_WB], b->get_mbps[CFG_MEM]),
+	       bench_div0(b->ow_mbps[CFG_WB], b->ow_mbps[CFG_MEM]));
 	printf("\"pages_written_back\":%llu,\"pages_read_back\":%llu,"
 	       "\"bytes_written\":%llu,\"payload_bytes_written\":%llu,"
 	       "\"bytes_per_page_written_back\":%.1f,"
@@ -569,9 +564,9 @@ static void print_table(const struct wbench *b)
 				    : "quarter pool + file",
 		       b->put_mbps[c], b->get_mbps[c], b->ow_mbps[c]);
 	printf("%-26s %9.2fx %9.2fx %13.2fx\n\n", "  with file / without",
-	       div0(b->put_mbps[CFG_WB], b->put_mbps[CFG_MEM]),
-	       div0(b->get_mbps[CFG_WB], b->get_mbps[CFG_MEM]),
-	       div0(b->ow_mbps[CFG_WB], b->ow_mbps[CFG_MEM]));
+	       bench_div0(b->put_mbps[CFG_WB], b->put_mbps[CFG_MEM]),
+	       bench_div0(b->get_mbps[CFG_WB], b->get_mbps[CFG_MEM]),
+	       bench_div0(b->ow_mbps[CFG_WB], b->ow_mbps[CFG_MEM]));
 	printf("written back  %llu pages; read back %llu (%.1f%% of gets)\n",
 	       U(s->wb_written_pages), U(s->wb_read_pages), 100 * d.hit_file);
 	printf("file writes   %s: records of pages written back %s, "
@@ -732,11 +727,9 @@ static int parse(struct wbench *b, int argc, char *argv[])
 			return err ? err : cli_getopt_error(c, argv, opts);
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("unexpected argument '%s'",
-				       argv[optind]);
-	if (!b->corpus)
-		return cli_usage_error("--corpus FILE is required");
+	err = bench_args_done(argc, argv, b->corpus);
+	if (err)
+		return err;
 	if (b->t.params.kind != TMEM_POOL_PERSISTENT)
 		return cli_usage_error(
 			"--kind: only persistent pools have a backing file");

@@ -373,11 +373,6 @@ free_times:
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
-static double div0(double a, double b)
-{
-	return b > 0 ? a / b : 0;
-}
-
 static uint64_t pool_total(const struct bench *b)
 {
 	return b->st.pool_bytes + b->st.metadata_bytes;
@@ -413,8 +408,8 @@ static void print_json(const struct bench *b)
 	       (unsigned long long)st->stored_pages,
 	       (unsigned long long)st->samefill_pages,
 	       (unsigned long long)st->raw_pages,
-	       div0((double)st->metadata_bytes, (double)st->stored_pages),
-	       div0((double)st->orig_bytes, (double)pool_total(b)));
+	       bench_div0((double)st->metadata_bytes, (double)st->stored_pages),
+	       bench_div0((double)st->orig_bytes, (double)pool_total(b)));
 	printf("\"put_mbps\":%.1f,\"get_mbps\":%.1f,"
 	       "\"raw_compress_mbps\":%.1f,\"raw_decompress_mbps\":%.1f,"
 	       "\"raw_compressed_bytes\":%llu,\"put_ratio\":%.3f,"
@@ -422,9 +417,9 @@ static void print_json(const struct bench *b)
 	       "\"put_warm_ratio\":%.3f",
 	       b->put_mbps, b->get_mbps, b->comp_mbps, b->decomp_mbps,
 	       (unsigned long long)b->raw_bytes,
-	       div0(b->put_mbps, b->comp_mbps),
-	       div0(b->get_mbps, b->decomp_mbps), b->reput_mbps,
-	       div0(b->reput_mbps, b->comp_mbps));
+	       bench_div0(b->put_mbps, b->comp_mbps),
+	       bench_div0(b->get_mbps, b->decomp_mbps), b->reput_mbps,
+	       bench_div0(b->reput_mbps, b->comp_mbps));
 	if (b->vs_zram && !b->zram_done)
 		printf(",\"zram\":null");
 	else if (b->zram_done)
@@ -440,10 +435,10 @@ static void print_json(const struct bench *b)
 		       (unsigned long long)z->mem_used_total,
 		       (unsigned long long)z->same_pages,
 		       (unsigned long long)z->huge_pages,
-		       div0((double)z->orig_data_size,
-			    (double)z->mem_used_total),
-		       div0(b->put_mbps, z->write_mbps),
-		       div0(b->get_mbps, z->read_mbps));
+		       bench_div0((double)z->orig_data_size,
+				  (double)z->mem_used_total),
+		       bench_div0(b->put_mbps, z->write_mbps),
+		       bench_div0(b->get_mbps, z->read_mbps));
 	printf("}\n");
 }
 
@@ -466,18 +461,18 @@ static void print_table(const struct bench *b)
 		 comp_name(b));
 	printf("%-34s %12.1f %12.1f\n", label, b->comp_mbps, b->decomp_mbps);
 	printf("%-34s %12.2f %12.2f\n", "  tmem / raw",
-	       div0(b->put_mbps, b->comp_mbps),
-	       div0(b->get_mbps, b->decomp_mbps));
+	       bench_div0(b->put_mbps, b->comp_mbps),
+	       bench_div0(b->get_mbps, b->decomp_mbps));
 	printf("%-34s %12.2f %12s\n", "  tmem warm / raw",
-	       div0(b->reput_mbps, b->comp_mbps), "");
+	       bench_div0(b->reput_mbps, b->comp_mbps), "");
 	if (b->zram_done) {
 		snprintf(label, sizeof(label),
 			 "zram %s (O_DIRECT 4K, 1 thread)", z->algorithm);
 		printf("%-34s %12.1f %12.1f\n", label, z->write_mbps,
 		       z->read_mbps);
 		printf("%-34s %12.2f %12.2f\n", "  tmem / zram",
-		       div0(b->put_mbps, z->write_mbps),
-		       div0(b->get_mbps, z->read_mbps));
+		       bench_div0(b->put_mbps, z->write_mbps),
+		       bench_div0(b->get_mbps, z->read_mbps));
 	}
 	printf("\n%-12s %12s %12s %12s %8s\n", "", "original", "compressed",
 	       "memory used", "density");
@@ -485,7 +480,7 @@ static void print_table(const struct bench *b)
 	       cli_human(st->orig_bytes, o, sizeof(o)),
 	       cli_human(st->compressed_bytes, c, sizeof(c)),
 	       cli_human(pool_total(b), m, sizeof(m)),
-	       div0((double)st->orig_bytes, (double)pool_total(b)));
+	       bench_div0((double)st->orig_bytes, (double)pool_total(b)));
 	printf("%-12s %12s %12s %12s %8s\n", "raw", o,
 	       cli_human(b->raw_bytes, c, sizeof(c)), "-", "-");
 	if (b->zram_done)
@@ -493,13 +488,13 @@ static void print_table(const struct bench *b)
 		       cli_human(z->orig_data_size, o, sizeof(o)),
 		       cli_human(z->compr_data_size, c, sizeof(c)),
 		       cli_human(z->mem_used_total, m, sizeof(m)),
-		       div0((double)z->orig_data_size,
-			    (double)z->mem_used_total));
+		       bench_div0((double)z->orig_data_size,
+				  (double)z->mem_used_total));
 	printf("\ntmem memory = pool %s + metadata %s (%.1f bytes per stored page); "
 	       "%llu same-filled, %llu stored raw\n",
 	       cli_human(st->pool_bytes, p, sizeof(p)),
 	       cli_human(st->metadata_bytes, d, sizeof(d)),
-	       div0((double)st->metadata_bytes, (double)st->stored_pages),
+	       bench_div0((double)st->metadata_bytes, (double)st->stored_pages),
 	       (unsigned long long)st->samefill_pages,
 	       (unsigned long long)st->raw_pages);
 	if (b->zram_done)
@@ -574,10 +569,15 @@ static int parse(struct bench *b, int argc, char *argv[])
 			return err ? err : cli_getopt_error(c, argv, opts);
 		}
 	}
+	return bench_args_done(argc, argv, b->corpus);
+}
+
+int bench_args_done(int argc, char *argv[], const char *corpus)
+{
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'",
 				       argv[optind]);
-	if (!b->corpus)
+	if (!corpus)
 		return cli_usage_error("--corpus FILE is required");
 	return 0;
 }
