@@ -44,4 +44,17 @@ static inline uint64_t pool_usage(struct tmem_pool *pool)
 				    memory_order_relaxed);
 }
 
+/*
+ * A full pool takes puts again once usage is below the accept threshold,
+ * or once it holds no allocator memory at all: the index's tables never
+ * shrink, and a limit below them (or a threshold of 0) would otherwise
+ * refuse every put forever.  Admission and the writer's target both.
+ */
+static inline int pool_has_room(struct tmem_pool *pool)
+{
+	return pool_usage(pool) < pool->accept ||
+	       !atomic_load_explicit(&pool->acct.pool_bytes,
+				     memory_order_relaxed);
+}
+
 #endif /* TMEM_POOL_H */

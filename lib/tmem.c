@@ -35,10 +35,8 @@
 /*
  * zswap's hysteresis: once usage reaches the limit, refuse until it falls
  * below accept_threshold percent of it, so a pool at its limit does not
- * flap between accepting and refusing on every page.  A pool that holds
- * no allocator memory at all accepts again whatever its metadata: the
- * index's tables never shrink, and a limit below them (or a threshold of
- * 0) would otherwise refuse every put forever.
+ * flap between accepting and refusing on every page (pool_has_room()
+ * says when a full pool takes puts again).
  */
 static int admit(struct tmem_pool *pool)
 {
@@ -48,9 +46,7 @@ static int admit(struct tmem_pool *pool)
 		return 1;
 	used = pool_usage(pool);
 	if (atomic_load_explicit(&pool->full, memory_order_relaxed)) {
-		if (used >= pool->accept &&
-		    atomic_load_explicit(&pool->acct.pool_bytes,
-					 memory_order_relaxed))
+		if (!pool_has_room(pool))
 			return 0;
 		atomic_store_explicit(&pool->full, 0, memory_order_relaxed);
 		return 1;

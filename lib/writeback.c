@@ -497,17 +497,10 @@ static void clean(struct tm_backing *b)
 
 /* ---- the writer thread ------------------------------------------------- */
 
-static int has_room(struct tmem_pool *pool)
-{
-	return pool_usage(pool) < pool->accept ||
-	       !atomic_load_explicit(&pool->acct.pool_bytes,
-				     memory_order_relaxed);
-}
-
 /*
  * One round: write back to the accept threshold when a put asked for room
  * (@asked) and there is none, or when the pool is at its limit.  A waiter
- * waits for has_room(), so an asked round must not stop short of it.
+ * waits for pool_has_room(), so an asked round must not stop short of it.
  */
 static int round_once(struct tm_backing *b, int asked)
 {
@@ -515,7 +508,7 @@ static int round_once(struct tm_backing *b, int asked)
 	int ret = 0;
 
 	pthread_mutex_lock(&b->lock);
-	if (asked ? !has_room(pool)
+	if (asked ? !pool_has_room(pool)
 		  : pool->limit && pool_usage(pool) >= pool->limit)
 		ret = writeback(b, pool->accept, NULL);
 	clean(b);
@@ -573,7 +566,7 @@ int wb_make_room(struct tm_backing *b)
 		writeback(b, pool->accept, NULL);
 		clean(b);
 		pthread_mutex_unlock(&b->lock);
-		ret = has_room(pool) ? 0 : -ENOSPC;
+		ret = pool_has_room(pool) ? 0 : -ENOSPC;
 		goto out;
 	}
 	pthread_mutex_lock(&b->wait_lock);
@@ -585,7 +578,7 @@ int wb_make_room(struct tm_backing *b)
 	ticket = ++b->asked;
 	pthread_cond_signal(&b->wake);
 	for (;;) {
-		if (has_room(pool)) {
+		if (pool_has_room(pool)) {
 			ret = 0;
 			break;
 		}
@@ -598,7 +591,7 @@ int wb_make_room(struct tm_backing *b)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&b->room, &b->wait_lock, &ts);
-		if (b->done >= ticket && !has_room(pool) && !b->stuck) {
+		if (b->done >= ticket && !pool_has_room(pool) && !b->stuck) {
 			/* Served, but others took the room: ask again. */
 			ticket = ++b->asked;
 			pthread_cond_signal(&b->wake);
